@@ -1,0 +1,46 @@
+# Key account portal — the quick start is `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := run.py
+
+.PHONY: run setup install test translations clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+compile-translations: install
+	$(BIN)/pybabel compile -f -d translations 2>/dev/null || true
+
+## setup: migrate, apply permissions and roles, load demo data when the database is empty
+setup: install compile-translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask portal setup
+	$(BIN)/flask portal demo
+
+## run: everything above, then serve on http://$(HOST):$(PORT)
+run: setup
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## test: the whole suite
+test: $(VENV)/.installed-test compile-translations
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## translations: extract, update and compile the catalogues
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _ -k gettext -k ngettext:1,2 -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -f -d translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,82 @@
+"""The key account portal: application factory."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+import config as config_module
+from app.extensions import csrf, db, mail, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """``SECRET_KEY`` from the environment, else generated once and kept in instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite: enforce foreign keys, WAL for concurrent readers, wait instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` is a dict of overrides (used by the tests)."""
+    app = Flask(__name__)
+    env_name = os.environ.get("PORTAL_ENV", "development")
+    app.config.from_object(config_module.CONFIGS.get(env_name, config_module.DevelopmentConfig))
+    if config:
+        app.config.update(config)
+
+    instance_dir = Path(app.config["INSTANCE_DIR"])
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance_dir)
+
+    db.init_app(app)
+    # CSRF before AppBuilder: FAB does not install it, and its API login needs the order.
+    csrf.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    mail.init_app(app)
+
+    with app.app_context():
+        appbuilder = AppBuilder(base_template="base.html", indexview=_index_view())
+        appbuilder.init_app(app, db.session)
+        from app.views import register_views
+
+        register_views(appbuilder)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _index_view():
+    from app.views.index import PortalIndexView
+
+    return PortalIndexView

@@ -1,0 +1,329 @@
+"""The portal's data model.
+
+Every company-owned row (orders, articles, attachments, status changes) carries
+``company_id`` so that scoping a query to one company is one column, never a join.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import get_locale
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamp (stored the same way on SQLite and PostgreSQL)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+LANGUAGES = ("de", "en")
+PAGE_SIZES = (10, 25, 50, 100)
+
+SOURCE_PORTAL = "portal"
+SOURCE_FRONTEND = "frontend"
+SOURCE_BACKEND = "backend"
+SOURCES = (SOURCE_PORTAL, SOURCE_FRONTEND, SOURCE_BACKEND)
+
+REQUEST_PENDING = "pending"
+REQUEST_APPROVED = "approved"
+REQUEST_REJECTED = "rejected"
+REQUEST_STATES = (REQUEST_PENDING, REQUEST_APPROVED, REQUEST_REJECTED)
+
+# The customer data of an order: copied from the company for portal orders and
+# never changeable in the backend for them.
+CUSTOMER_FIELDS = (
+    "customer_name",
+    "contact_person",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "email",
+    "phone",
+)
+
+
+class Company(Model):
+    """A corporate customer with access to the key account portal."""
+
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    street: Mapped[Optional[str]] = mapped_column(String(200))
+    postcode: Mapped[Optional[str]] = mapped_column(String(20))
+    city: Mapped[Optional[str]] = mapped_column(String(100))
+    country: Mapped[Optional[str]] = mapped_column(String(100))
+    phone: Mapped[Optional[str]] = mapped_column(String(50))
+    email: Mapped[Optional[str]] = mapped_column(String(320))
+    vat_id: Mapped[Optional[str]] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    users: Mapped[list["PortalUser"]] = relationship(
+        "PortalUser", back_populates="company", foreign_keys="PortalUser.company_id"
+    )
+
+    def __repr__(self) -> str:
+        return f"{self.customer_number} {self.name}"
+
+
+class PortalUser(User):
+    """FAB's user with the portal's columns. Staff have no company."""
+
+    __tablename__ = "ab_user"
+
+    company_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("company.id"), nullable=True, index=True
+    )
+    phone: Mapped[Optional[str]] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(2), nullable=False, default="de", server_default="de")
+    page_size: Mapped[int] = mapped_column(Integer, nullable=False, default=25, server_default="25")
+
+    company: Mapped[Optional[Company]] = relationship(
+        Company, back_populates="users", foreign_keys=[company_id]
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def has_role(self, name: str) -> bool:
+        return any(role.name == name for role in self.roles)
+
+    def __repr__(self) -> str:
+        return self.full_name or self.email
+
+
+@event.listens_for(PortalUser, "before_insert")
+@event.listens_for(PortalUser, "before_update")
+def _login_is_lowercase_email(mapper, connection, user: PortalUser) -> None:
+    """The login is the email: stored lower-case, so it is unique case-insensitively."""
+    if user.email:
+        user.email = user.email.strip().lower()
+        user.username = user.email
+
+
+class OrderStatus(Model):
+    """A step of the repair workflow, editable by staff."""
+
+    __tablename__ = "order_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    label_de: Mapped[str] = mapped_column(String(100), nullable=False)
+    label_en: Mapped[str] = mapped_column(String(100), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    is_initial: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_final: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    @property
+    def label(self) -> str:
+        """The label in the current request's language."""
+        try:
+            lang = str(get_locale() or "de")[:2]
+        except Exception:  # outside a request
+            lang = "de"
+        return self.label_en if lang == "en" else self.label_de
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+class Counter(Model):
+    """Named counters, incremented atomically (RMA numbers per year)."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Order(Model):
+    """A repair / return order from any source."""
+
+    __tablename__ = "repair_order"
+    __table_args__ = (
+        CheckConstraint(f"source IN {SOURCES!r}", name="ck_order_source"),
+        Index("ix_order_company_created", "company_id", "created_at"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rma_number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    company_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("company.id"), nullable=True, index=True
+    )
+    source: Mapped[str] = mapped_column(String(10), nullable=False, default=SOURCE_BACKEND, index=True)
+    reference: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+
+    customer_name: Mapped[Optional[str]] = mapped_column(String(200))
+    contact_person: Mapped[Optional[str]] = mapped_column(String(200))
+    street: Mapped[Optional[str]] = mapped_column(String(200))
+    postcode: Mapped[Optional[str]] = mapped_column(String(20))
+    city: Mapped[Optional[str]] = mapped_column(String(100))
+    country: Mapped[Optional[str]] = mapped_column(String(100))
+    email: Mapped[Optional[str]] = mapped_column(String(320))
+    phone: Mapped[Optional[str]] = mapped_column(String(50))
+
+    status_id: Mapped[int] = mapped_column(Integer, ForeignKey("order_status.id"), nullable=False, index=True)
+    created_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    company: Mapped[Optional[Company]] = relationship(Company)
+    status: Mapped[OrderStatus] = relationship(OrderStatus)
+    created_by: Mapped[Optional[PortalUser]] = relationship(PortalUser, foreign_keys=[created_by_id])
+    items: Mapped[list["OrderItem"]] = relationship(
+        "OrderItem", back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        "Attachment", back_populates="order", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    status_changes: Mapped[list["StatusChange"]] = relationship(
+        "StatusChange",
+        back_populates="order",
+        cascade="all, delete-orphan",
+        order_by="StatusChange.changed_at.desc(), StatusChange.id.desc()",
+    )
+
+    @property
+    def item_count(self) -> int:
+        return len(self.items)
+
+    @property
+    def order_attachments(self) -> list["Attachment"]:
+        """Files of the whole order (not of one article)."""
+        return [a for a in self.attachments if a.item_id is None]
+
+    def __repr__(self) -> str:
+        return self.rma_number or "?"
+
+
+class OrderItem(Model):
+    """An article on an order."""
+
+    __tablename__ = "order_item"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="ck_order_item_quantity"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("repair_order.id"), nullable=False, index=True)
+    company_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("company.id"), nullable=True, index=True
+    )
+    article_number: Mapped[Optional[str]] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(200), nullable=False)
+    serial_number: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    fault_description: Mapped[Optional[str]] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(Order, back_populates="items")
+    attachments: Mapped[list["Attachment"]] = relationship(
+        "Attachment", back_populates="item", order_by="Attachment.id"
+    )
+
+    def __repr__(self) -> str:
+        return " ".join(p for p in (self.article_number, self.description) if p)
+
+
+class Attachment(Model):
+    """A file of an order or of one of its articles, stored under a random name."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("repair_order.id"), nullable=False, index=True)
+    item_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("order_item.id"), nullable=True, index=True)
+    company_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("company.id"), nullable=True, index=True
+    )
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    original_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    order: Mapped[Order] = relationship(Order, back_populates="attachments")
+    item: Mapped[Optional[OrderItem]] = relationship(OrderItem, back_populates="attachments")
+    uploaded_by: Mapped[Optional[PortalUser]] = relationship(PortalUser)
+
+    def __repr__(self) -> str:
+        return self.original_name
+
+
+class StatusChange(Model):
+    """One step in an order's processing status history."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("repair_order.id"), nullable=False, index=True)
+    company_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("company.id"), nullable=True, index=True
+    )
+    from_status_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("order_status.id"))
+    to_status_id: Mapped[int] = mapped_column(Integer, ForeignKey("order_status.id"), nullable=False)
+    changed_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(Order, back_populates="status_changes")
+    from_status: Mapped[Optional[OrderStatus]] = relationship(OrderStatus, foreign_keys=[from_status_id])
+    to_status: Mapped[OrderStatus] = relationship(OrderStatus, foreign_keys=[to_status_id])
+    changed_by: Mapped[Optional[PortalUser]] = relationship(PortalUser)
+
+
+class RegistrationRequest(Model):
+    """A company's request for portal access, decided by staff."""
+
+    __tablename__ = "registration_request"
+    __table_args__ = (
+        CheckConstraint(f"state IN {REQUEST_STATES!r}", name="ck_registration_state"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    street: Mapped[Optional[str]] = mapped_column(String(200))
+    postcode: Mapped[Optional[str]] = mapped_column(String(20))
+    city: Mapped[Optional[str]] = mapped_column(String(100))
+    country: Mapped[Optional[str]] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    last_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False, index=True)
+    phone: Mapped[Optional[str]] = mapped_column(String(50))
+    message: Mapped[Optional[str]] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2), nullable=False, default="de", server_default="de")
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=REQUEST_PENDING, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    company_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("company.id"))
+
+    decided_by: Mapped[Optional[PortalUser]] = relationship(PortalUser)
+    company: Mapped[Optional[Company]] = relationship(Company)
+
+    def __repr__(self) -> str:
+        return self.company_name

@@ -1,0 +1,1 @@
+"""Security: the manager, the roles as data, and the company scoping."""

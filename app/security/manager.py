@@ -1,0 +1,85 @@
+"""The one security manager of the portal (wired by FAB_SECURITY_MANAGER_CLASS)."""
+from __future__ import annotations
+
+from flask import g, session
+from flask_appbuilder.security.manager import BaseSecurityManager
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import UserDBModelView
+from sqlalchemy import inspect as sa_inspect
+from werkzeug.security import check_password_hash
+
+from app.models import LANGUAGES, PortalUser
+from app.security.auth import PortalAuthDBView
+
+# Why a login was refused although the password was right (shown to the user).
+REFUSED_USER_INACTIVE = "user_inactive"
+REFUSED_COMPANY_INACTIVE = "company_inactive"
+
+
+class PortalUserDBModelView(UserDBModelView):
+    """FAB's user admin (Admin role only) with the portal's columns."""
+
+    list_columns = ["first_name", "last_name", "email", "company", "active", "roles"]
+    add_columns = [
+        "first_name", "last_name", "email", "company", "phone", "language", "page_size",
+        "active", "roles", "password", "conf_password",
+    ]
+    edit_columns = [
+        "first_name", "last_name", "email", "company", "phone", "language", "page_size",
+        "active", "roles",
+    ]
+    show_fieldsets = [
+        ("User info", {"fields": ["email", "company", "active", "roles", "login_count"]}),
+        ("Personal Info", {"fields": ["first_name", "last_name", "phone", "language", "page_size"]}),
+    ]
+    user_show_fieldsets = show_fieldsets
+
+
+class PortalSecurityManager(SecurityManager):
+    user_model = PortalUser
+    userdbmodelview = PortalUserDBModelView
+    authdbview = PortalAuthDBView
+
+    def _create_db(self) -> None:
+        """Seed FAB's Admin/Public roles, but never create tables.
+
+        The schema belongs to the Alembic migrations (``flask db upgrade``);
+        FAB's own ``create_all`` would make the first migration fail.
+        """
+        engine = self.session.get_bind(mapper=None, clause=None)
+        if "ab_role" in sa_inspect(engine).get_table_names():
+            BaseSecurityManager.create_db(self)
+
+    # -- login ----------------------------------------------------------------
+    def auth_user_db(self, username, password):
+        """Log in by email, case-insensitively; refuse inactive users and companies.
+
+        When the password was right but the account or its company is inactive,
+        ``g.login_refused`` says why, so the login page can tell the user.
+        """
+        username = (username or "").strip().lower()
+        user = super().auth_user_db(username, password)
+        if user is not None and user.company is not None and not user.company.active:
+            g.login_refused = REFUSED_COMPANY_INACTIVE
+            return None
+        if user is None and username and password:
+            candidate = self.find_user(email=username)
+            if (
+                candidate is not None
+                and not candidate.active
+                and candidate.password
+                and check_password_hash(candidate.password, password)
+            ):
+                g.login_refused = REFUSED_USER_INACTIVE
+        return user
+
+    def load_user(self, pk):
+        """A deactivated user or company ends a live session on the next request."""
+        user = super().load_user(pk)
+        if user is not None and user.company is not None and not user.company.active:
+            return None
+        return user
+
+    def on_user_login(self, user) -> None:
+        if getattr(user, "language", None) in LANGUAGES:
+            session["locale"] = user.language

@@ -1,0 +1,109 @@
+"""The portal's roles, declared once as data.
+
+Each permission is a pair (permission, view) exactly as FAB stores it; views are
+named by their stable ``class_permission_name`` (never their label) and menu
+entries by their stable menu name. ``CUSTOMER`` is contained in ``COMPANY_ADMIN``;
+``STAFF`` is separate. None of them reaches FAB's security views (users, roles,
+reset password): those stay with ``Admin``.
+
+Apply with ``flask portal setup`` (idempotent; run once per deploy, never by
+the web workers).
+"""
+from __future__ import annotations
+
+ADMIN = "Admin"
+STAFF = "Staff"
+COMPANY_ADMIN = "Company Admin"
+CUSTOMER = "Customer"
+
+PORTAL_ROLES = (CUSTOMER, COMPANY_ADMIN)
+
+
+def _crud(view: str, *perms: str) -> list[tuple[str, str]]:
+    return [(perm, view) for perm in perms]
+
+
+# -- the portal (/cc/) ----------------------------------------------------------
+CUSTOMER_PERMISSIONS: list[tuple[str, str]] = [
+    *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download"),
+    *_crud("PortalMyData", "can_edit"),
+    ("menu_access", "Portal orders"),
+    ("menu_access", "Portal new order"),
+    ("menu_access", "Portal my data"),
+]
+
+COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
+    *_crud("PortalEmployees", "can_list", "can_add", "can_activate"),
+    ("menu_access", "Portal employees"),
+]
+
+# -- the staff backend ---------------------------------------------------------
+STAFF_PERMISSIONS: list[tuple[str, str]] = [
+    *_crud("StaffOrders", "can_list", "can_show", "can_add", "can_edit", "can_change_status",
+           "can_download"),
+    *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),
+    *_crud("StaffStatusHistory", "can_list", "can_show"),
+    *_crud("StaffCompanies", "can_list", "can_show", "can_add", "can_edit"),
+    *_crud("StaffCompanyUsers", "can_list", "can_show", "can_edit", "can_add"),
+    *_crud("StaffStatuses", "can_list", "can_show", "can_add", "can_edit"),
+    *_crud("StaffRegistrationRequests", "can_list", "can_show", "can_decide"),
+    ("menu_access", "Backend"),
+    ("menu_access", "Staff orders"),
+    ("menu_access", "Staff companies"),
+    ("menu_access", "Staff company users"),
+    ("menu_access", "Staff statuses"),
+    ("menu_access", "Staff registration requests"),
+]
+
+ROLE_CONFIGS: dict[str, list[tuple[str, str]]] = {
+    CUSTOMER: CUSTOMER_PERMISSIONS,
+    COMPANY_ADMIN: COMPANY_ADMIN_PERMISSIONS,
+    STAFF: STAFF_PERMISSIONS,
+}
+
+# FAB views that only Admin may ever reach (checked by the tests).
+SECURITY_VIEWS = (
+    "UserDBModelView",
+    "RoleModelView",
+    "ResetPasswordView",
+    "ResetMyPasswordView",
+    "UserInfoEditView",
+    "PermissionModelView",
+    "ViewMenuModelView",
+    "PermissionViewModelView",
+    "RoleApi",
+    "UserApi",
+    "PermissionApi",
+    "ViewMenuApi",
+    "PermissionViewMenuApi",
+    "ApiKey",
+)
+
+
+def apply_roles(sm) -> dict[str, int]:
+    """Make every declared role hold exactly its declared permissions.
+
+    Idempotent: running it twice changes nothing the second time. Admin gets
+    every permission that exists. Returns the number of permissions per role.
+    """
+    counts: dict[str, int] = {}
+    for role_name, wanted in ROLE_CONFIGS.items():
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        wanted_pvms = []
+        for perm, view in wanted:
+            pvm = sm.find_permission_view_menu(perm, view)
+            if pvm is None:
+                pvm = sm.add_permission_view_menu(perm, view)
+            wanted_pvms.append(pvm)
+        if set(p.id for p in role.permissions) != set(p.id for p in wanted_pvms):
+            role.permissions = wanted_pvms
+            sm.session.merge(role)
+        counts[role_name] = len(wanted_pvms)
+    admin = sm.find_role(ADMIN) or sm.add_role(ADMIN)
+    all_pvms = sm.session.query(sm.permissionview_model).all()
+    if set(p.id for p in admin.permissions) != set(p.id for p in all_pvms):
+        admin.permissions = all_pvms
+        sm.session.merge(admin)
+    counts[ADMIN] = len(all_pvms)
+    sm.session.commit()
+    return counts

@@ -1,0 +1,1 @@
+"""Domain operations shared by the backend, the portal and the CLI."""

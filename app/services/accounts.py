@@ -1,0 +1,161 @@
+"""Accounts: companies, their users, generated passwords, registration decisions."""
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Optional
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from werkzeug.security import generate_password_hash
+
+from app.extensions import db
+from app.models import (
+    REQUEST_APPROVED,
+    REQUEST_PENDING,
+    REQUEST_REJECTED,
+    Company,
+    Counter,
+    PortalUser,
+    RegistrationRequest,
+    utcnow,
+)
+from app.security import roles
+
+
+class AccountError(ValueError):
+    """The account cannot be created or changed; the message is for the user."""
+
+
+_ALPHABET = string.ascii_letters + string.digits
+_SYMBOLS = "-_.!?+"
+
+
+def generate_password(length: int = 16) -> str:
+    """A strong random password with lower, upper case, digits and a symbol."""
+    while True:
+        chars = [secrets.choice(_ALPHABET) for _ in range(length - 1)] + [secrets.choice(_SYMBOLS)]
+        secrets.SystemRandom().shuffle(chars)
+        pw = "".join(chars)
+        if (
+            any(c.islower() for c in pw)
+            and any(c.isupper() for c in pw)
+            and any(c.isdigit() for c in pw)
+        ):
+            return pw
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(
+        password,
+        method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+        salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
+    )
+
+
+def email_taken(email: str) -> bool:
+    email = (email or "").strip().lower()
+    return db.session.scalar(
+        select(func.count()).select_from(PortalUser).where(func.lower(PortalUser.email) == email)
+    ) > 0
+
+
+def next_customer_number() -> str:
+    stmt = update(Counter).where(Counter.name == "customer").values(value=Counter.value + 1).returning(Counter.value)
+    value = db.session.execute(stmt).scalar()
+    if value is None:
+        db.session.add(Counter(name="customer", value=1))
+        db.session.flush()
+        value = 1
+    while True:
+        number = f"KD-{value:05d}"
+        exists = db.session.scalar(select(func.count()).select_from(Company).where(Company.customer_number == number))
+        if not exists:
+            return number
+        value = db.session.execute(stmt).scalar()
+
+
+def create_user(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role_name: str,
+    company: Optional[Company] = None,
+    phone: Optional[str] = None,
+    language: str = "de",
+    password: Optional[str] = None,
+) -> tuple[PortalUser, str]:
+    """Create an active user (not committed) and return it with its password.
+
+    :raises AccountError: when the email already has an account.
+    """
+    email = (email or "").strip().lower()
+    if email_taken(email):
+        raise AccountError("email_taken")
+    sm = current_app.appbuilder.sm
+    role = sm.find_role(role_name)
+    if role is None:
+        raise AccountError(f"missing role {role_name}")
+    password = password or generate_password()
+    user = PortalUser(
+        email=email,
+        username=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        phone=(phone or "").strip() or None,
+        language=language if language in ("de", "en") else "de",
+        active=True,
+        password=hash_password(password),
+        company=company,
+        company_id=company.id if company else None,
+        roles=[role],
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user, password
+
+
+def approve_request(req: RegistrationRequest, staff: PortalUser) -> tuple[Company, PortalUser, str]:
+    """Create the company and its company admin from a pending request (not committed).
+
+    :raises AccountError: when the request is no longer pending or the email is taken.
+    """
+    if req.state != REQUEST_PENDING:
+        raise AccountError("not_pending")
+    company = Company(
+        customer_number=next_customer_number(),
+        name=req.company_name,
+        street=req.street,
+        postcode=req.postcode,
+        city=req.city,
+        country=req.country,
+        phone=req.phone,
+        email=req.email,
+        active=True,
+    )
+    db.session.add(company)
+    db.session.flush()
+    user, password = create_user(
+        email=req.email,
+        first_name=req.first_name,
+        last_name=req.last_name,
+        role_name=roles.COMPANY_ADMIN,
+        company=company,
+        phone=req.phone,
+        language=req.language,
+    )
+    req.state = REQUEST_APPROVED
+    req.decided_by_id = staff.id
+    req.decided_at = utcnow()
+    req.company_id = company.id
+    return company, user, password
+
+
+def reject_request(req: RegistrationRequest, staff: PortalUser) -> None:
+    """:raises AccountError: when the request is no longer pending."""
+    if req.state != REQUEST_PENDING:
+        raise AccountError("not_pending")
+    req.state = REQUEST_REJECTED
+    req.decided_by_id = staff.id
+    req.decided_at = utcnow()

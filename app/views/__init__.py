@@ -1,0 +1,37 @@
+"""One place registers every view: this function is the app's whole menu."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+def register_views(appbuilder) -> None:
+    from app.views.backend import (
+        StaffCompanyUserView,
+        StaffCompanyView,
+        StaffOrderItemView,
+        StaffOrderView,
+        StaffStatusHistoryView,
+        StaffStatusView,
+    )
+    from app.views.registrations import StaffRegistrationView
+
+    backend = dict(category="Backend", category_label=_l("Backend"), category_icon="fa-wrench")
+    appbuilder.add_view(StaffOrderView, "Staff orders", label=_l("Orders"), icon="fa-list", **backend)
+    appbuilder.add_view(
+        StaffCompanyView, "Staff companies", label=_l("Companies"), icon="fa-building", **backend
+    )
+    appbuilder.add_view(
+        StaffCompanyUserView, "Staff company users", label=_l("Company users"), icon="fa-users", **backend
+    )
+    appbuilder.add_view(
+        StaffRegistrationView,
+        "Staff registration requests",
+        label=_l("Registration requests"),
+        icon="fa-user-plus",
+        **backend,
+    )
+    appbuilder.add_view(
+        StaffStatusView, "Staff statuses", label=_l("Statuses"), icon="fa-flag", **backend
+    )
+    appbuilder.add_view_no_menu(StaffOrderItemView)
+    appbuilder.add_view_no_menu(StaffStatusHistoryView)

@@ -1,0 +1,373 @@
+"""The staff backend: every order of every source, companies, users, statuses."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from wtforms import StringField
+
+from app.extensions import db
+from app.models import (
+    CUSTOMER_FIELDS,
+    SOURCE_BACKEND,
+    SOURCE_PORTAL,
+    Attachment,
+    Company,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PortalUser,
+    StatusChange,
+)
+from app.services import files
+from app.services.accounts import next_customer_number
+from app.services.orders import change_status, keep_customer_data, prepare_new_order
+
+LABELS = {
+    "rma_number": _l("RMA number"),
+    "reference": _l("Reference number"),
+    "company": _l("Company"),
+    "source": _l("Source"),
+    "status": _l("Status"),
+    "created_at": _l("Created at"),
+    "updated_at": _l("Updated at"),
+    "created_by": _l("Created by"),
+    "customer_name": _l("Customer"),
+    "contact_person": _l("Contact person"),
+    "street": _l("Street"),
+    "postcode": _l("Postcode"),
+    "city": _l("City"),
+    "country": _l("Country"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "items": _l("Serial number"),
+    "item_count": _l("Articles"),
+    "article_number": _l("Article number"),
+    "description": _l("Description"),
+    "serial_number": _l("Serial number"),
+    "quantity": _l("Quantity"),
+    "fault_description": _l("Fault description"),
+    "customer_number": _l("Customer number"),
+    "name": _l("Name"),
+    "vat_id": _l("VAT id"),
+    "active": _l("Active"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "roles": _l("Roles"),
+    "last_login": _l("Last login"),
+    "code": _l("Code"),
+    "label_de": _l("German label"),
+    "label_en": _l("English label"),
+    "position": _l("Position"),
+    "is_initial": _l("Initial"),
+    "is_final": _l("Final"),
+    "order": _l("Order"),
+    "from_status": _l("From"),
+    "to_status": _l("To"),
+    "changed_by": _l("Changed by"),
+    "changed_at": _l("Changed at"),
+    "note": _l("Note"),
+}
+
+# FAB routes the backend never uses: generic actions and FAB's unscoped file download.
+NO_GENERIC_ROUTES = {"action", "action_post", "download"}
+
+
+class FilterSerialNumber(BaseFilter):
+    """Orders with an article whose serial number contains the value."""
+
+    name = _l("Contains")
+    arg_name = "sn"
+
+    def apply(self, query, value):
+        value = (value or "").strip()
+        if not value:
+            return query
+        return query.filter(Order.items.any(OrderItem.serial_number.ilike(f"%{value}%")))
+
+
+class OrderFilterConverter(SQLAFilterConverter):
+    def convert(self, col_name):
+        if col_name == "items":
+            return [FilterSerialNumber(col_name, self.datamodel)]
+        return super().convert(col_name)
+
+
+class OrderInterface(SQLAInterface):
+    filter_converter_class = OrderFilterConverter
+
+
+class FilterHasCompany(BaseFilter):
+    """Users that belong to a company (never staff or admins)."""
+
+    name = "has company"
+    arg_name = "hc"
+
+    def apply(self, query, value):
+        return query.filter(PortalUser.company_id.isnot(None))
+
+
+class StaffOrderView(ModelView):
+    """All orders of every source; status changes write the history."""
+
+    datamodel = OrderInterface(Order)
+    class_permission_name = "StaffOrders"
+    route_base = "/backend/orders"
+    exclude_route_methods = NO_GENERIC_ROUTES | {"delete"}
+    method_permission_name = {
+        "list": "list",
+        "show": "show",
+        "add": "add",
+        "edit": "edit",
+        "change_status": "change_status",
+        "add_item": "edit",
+        "download_file": "download",
+    }
+
+    list_title = _l("Orders")
+    show_title = _l("Order")
+    add_title = _l("New order")
+    edit_title = _l("Edit order")
+    label_columns = LABELS
+    list_columns = ["rma_number", "reference", "company", "source", "customer_name", "status", "created_at"]
+    order_columns = ["rma_number", "reference", "source", "customer_name", "created_at"]
+    search_columns = ["rma_number", "reference", "status", "source", "company", "created_at", "items"]
+    search_form_extra_fields = {"items": StringField(_l("Serial number"))}
+    base_order = ("created_at", "desc")
+    show_columns = [
+        "rma_number", "reference", "source", "company", "status", "created_by", "created_at",
+        "updated_at", *CUSTOMER_FIELDS,
+    ]
+    add_columns = ["reference", *CUSTOMER_FIELDS]
+    edit_columns = ["reference", *CUSTOMER_FIELDS]
+    show_template = "backend/order_show.html"
+    edit_template = "backend/order_edit.html"
+
+    def pre_add(self, item: Order) -> None:
+        item.source = SOURCE_BACKEND
+        item.company_id = None
+        prepare_new_order(item, g.user)
+
+    def pre_update(self, item: Order) -> None:
+        """Customer data of portal orders cannot be changed, whatever is posted."""
+        if item.source == SOURCE_PORTAL and keep_customer_data(item):
+            flash(_("The customer data of portal orders cannot be changed; it was kept."), "warning")
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        # Portal orders: the customer data is shown read-only above the form instead.
+        order = g.get("editing_order")
+        if order is not None and order.source == SOURCE_PORTAL:
+            exclude_cols = list(exclude_cols or []) + list(CUSTOMER_FIELDS)
+        return super()._get_edit_widget(form=form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def _order_or_404(self, pk) -> Order:
+        order = db.session.get(Order, pk)
+        if order is None:
+            abort(404)
+        return order
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        order = self._order_or_404(pk)
+        widgets = self._show(order.id)
+        statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
+        return self.render_template(
+            self.show_template,
+            pk=order.id,
+            title=self.show_title,
+            widgets=widgets,
+            order=order,
+            statuses=statuses,
+        )
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        order = self._order_or_404(pk)
+        g.editing_order = order
+        widgets = self._edit(order.id)
+        if not widgets:
+            return self.post_edit_redirect()
+        return self.render_template(
+            self.edit_template, title=self.edit_title, widgets=widgets, order=order,
+            customer_fields=CUSTOMER_FIELDS, labels=self.label_columns,
+        )
+
+    @expose("/<int:pk>/status", methods=["POST"])
+    @has_access
+    def change_status(self, pk):
+        order = self._order_or_404(pk)
+        status = db.session.get(OrderStatus, request.form.get("status_id", type=int) or 0)
+        if status is None:
+            flash(_("Please choose a status."), "danger")
+        elif change_status(order, status, g.user, request.form.get("note")) is None:
+            flash(_("The order already has this status."), "info")
+        else:
+            db.session.commit()
+            flash(_("Status changed to %(status)s.", status=status.label), "success")
+        return redirect(url_for(".show", pk=order.id))
+
+    @expose("/<int:pk>/items", methods=["POST"])
+    @has_access
+    def add_item(self, pk):
+        order = self._order_or_404(pk)
+        form = StaffItemForm(request.form)
+        if form.validate():
+            item = OrderItem(company_id=order.company_id)
+            form.populate_obj(item)
+            order.items.append(item)
+            db.session.commit()
+            flash(_("Article added."), "success")
+        else:
+            for field, errors in form.errors.items():
+                flash(f"{form[field].label.text}: {' '.join(str(e) for e in errors)}", "danger")
+        return redirect(url_for(".show", pk=order.id))
+
+    @expose("/file/<int:pk>", methods=["GET"])
+    @has_access
+    def download_file(self, pk):
+        attachment = db.session.get(Attachment, pk)
+        if attachment is None:
+            abort(404)
+        return files.send_attachment(attachment)
+
+
+from app.views.forms import StaffItemForm  # noqa: E402  (forms import the labels above)
+
+
+class StaffOrderItemView(ModelView):
+    """Edit or remove one article of an order (reached from the order page)."""
+
+    datamodel = SQLAInterface(OrderItem)
+    class_permission_name = "StaffOrderItems"
+    route_base = "/backend/articles"
+    include_route_methods = {"edit", "delete"}
+    label_columns = LABELS
+    edit_title = _l("Edit article")
+    edit_columns = ["article_number", "description", "serial_number", "quantity", "fault_description"]
+    validators_columns = {}
+
+    def post_edit_redirect(self):
+        return redirect(self._order_url())
+
+    def post_delete_redirect(self):
+        return redirect(self._order_url())
+
+    def _order_url(self):
+        pk = request.view_args.get("pk")
+        item = db.session.get(OrderItem, pk) if pk else None
+        order_id = item.order_id if item else request.args.get("order", type=int)
+        if order_id:
+            return url_for("StaffOrderView.show", pk=order_id)
+        return url_for("StaffOrderView.list")
+
+    def pre_update(self, item: OrderItem) -> None:
+        if item.quantity is None or item.quantity < 1:
+            raise ValueError(_("Quantity must be at least 1."))
+
+    @expose("/delete/<pk>", methods=["POST"])
+    @has_access
+    def delete(self, pk):
+        item = db.session.get(OrderItem, pk)
+        if item is None:
+            abort(404)
+        order_id = item.order_id
+        for attachment in list(item.attachments):
+            attachment.item_id = None  # the file stays with the order
+        db.session.delete(item)
+        db.session.commit()
+        flash(_("Article removed."), "success")
+        return redirect(url_for("StaffOrderView.show", pk=order_id))
+
+
+class StaffStatusHistoryView(ModelView):
+    datamodel = SQLAInterface(StatusChange)
+    class_permission_name = "StaffStatusHistory"
+    route_base = "/backend/history"
+    include_route_methods = {"list", "show"}
+    label_columns = LABELS
+    list_columns = ["order", "from_status", "to_status", "changed_by", "changed_at", "note"]
+    base_order = ("changed_at", "desc")
+    search_columns = ["changed_at"]
+
+
+class StaffCompanyUserView(ModelView):
+    """Users of customer companies (staff and admins are not listed here)."""
+
+    datamodel = SQLAInterface(PortalUser)
+    class_permission_name = "StaffCompanyUsers"
+    route_base = "/backend/company-users"
+    include_route_methods = {"list", "show", "edit"}
+    base_filters = [["company_id", FilterHasCompany, None]]
+    list_title = _l("Company users")
+    label_columns = LABELS
+    list_columns = ["first_name", "last_name", "email", "company", "active", "roles", "last_login"]
+    show_columns = ["first_name", "last_name", "email", "phone", "company", "active", "roles", "last_login"]
+    edit_columns = ["first_name", "last_name", "phone", "active"]
+    search_columns = ["first_name", "last_name", "email", "active"]
+    base_order = ("last_name", "asc")
+
+
+class StaffCompanyView(ModelView):
+    datamodel = SQLAInterface(Company)
+    class_permission_name = "StaffCompanies"
+    route_base = "/backend/companies"
+    exclude_route_methods = NO_GENERIC_ROUTES | {"delete"}
+    list_title = _l("Companies")
+    show_title = _l("Company")
+    add_title = _l("New company")
+    edit_title = _l("Edit company")
+    label_columns = LABELS
+    list_columns = ["customer_number", "name", "city", "country", "active", "created_at"]
+    search_columns = ["customer_number", "name", "city", "country", "email", "active"]
+    add_columns = ["customer_number", "name", "street", "postcode", "city", "country", "phone", "email", "vat_id", "active"]
+    edit_columns = add_columns
+    show_columns = add_columns + ["created_at"]
+    description_columns = {"customer_number": _l("Leave empty to generate the next number.")}
+    related_views = [StaffCompanyUserView]
+    base_order = ("name", "asc")
+
+    def pre_add(self, item: Company) -> None:
+        if not (item.customer_number or "").strip():
+            item.customer_number = next_customer_number()
+
+
+class StaffStatusView(ModelView):
+    """The repair workflow's statuses. Exactly one is the initial status."""
+
+    datamodel = SQLAInterface(OrderStatus)
+    class_permission_name = "StaffStatuses"
+    route_base = "/backend/statuses"
+    exclude_route_methods = NO_GENERIC_ROUTES | {"delete"}
+    list_title = _l("Statuses")
+    label_columns = LABELS
+    list_columns = ["position", "code", "label_de", "label_en", "is_initial", "is_final"]
+    add_columns = ["code", "label_de", "label_en", "position", "is_initial", "is_final"]
+    edit_columns = add_columns
+    base_order = ("position", "asc")
+
+    def _keep_one_initial(self, item: OrderStatus) -> None:
+        if item.is_initial:
+            db.session.execute(
+                update(OrderStatus).where(OrderStatus.id != item.id).values(is_initial=False)
+                if item.id
+                else update(OrderStatus).values(is_initial=False)
+            )
+        else:
+            others = db.session.scalars(
+                select(OrderStatus.id).where(OrderStatus.is_initial.is_(True), OrderStatus.id != (item.id or 0))
+            ).first()
+            if others is None:
+                raise ValueError(_("One status must stay the initial status of new orders."))
+
+    def pre_add(self, item: OrderStatus) -> None:
+        self._keep_one_initial(item)
+
+    def pre_update(self, item: OrderStatus) -> None:
+        self._keep_one_initial(item)

@@ -1,0 +1,114 @@
+"""Configuration: defaults here, secrets and deployment values from the environment."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def database_url(instance_dir: Path) -> str:
+    """``DATABASE_URL`` (PostgreSQL through psycopg 3), else SQLite in ``instance/``."""
+    url = env_str("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_dir / 'portal.db'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    INSTANCE_DIR = Path(env_str("PORTAL_INSTANCE_DIR", str(BASE_DIR / "instance")))
+
+    APP_NAME = "Key account portal"
+    APP_THEME = ""
+    SQLALCHEMY_DATABASE_URI = database_url(INSTANCE_DIR)
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Security (FAB)
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.PortalSecurityManager"
+    AUTH_TYPE = AUTH_DB
+    AUTH_USER_REGISTRATION = False  # companies request access through the portal's own form
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    FAB_ADD_SECURITY_API = False
+    FAB_API_SWAGGER_UI = False
+    # Permissions are synced once by `flask portal setup`, not by every web worker.
+    FAB_UPDATE_PERMS = env_bool("FAB_UPDATE_PERMS", False)
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+
+    # Files
+    UPLOAD_FOLDER = str(Path(env_str("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))))
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+
+    # Languages
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = {
+        "de": {"flag": "de", "name": "Deutsch"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # Sessions
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+
+    # Rate limits (Flask-Limiter through FAB)
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = env_str("AUTH_RATE_LIMIT", "10 per minute")
+
+    # Mail
+    MAIL_SERVER = env_str("MAIL_SERVER")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = env_str("MAIL_USERNAME")
+    MAIL_PASSWORD = env_str("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@localhost")
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    FAB_UPDATE_PERMS = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

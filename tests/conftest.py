@@ -1,0 +1,185 @@
+"""Fixtures: a fresh database per test (cloned from a migrated template), one client per role.
+
+``TEST_DB=postgresql`` runs the suite on a throwaway PostgreSQL cluster that the
+session starts and removes itself; the default is SQLite.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+
+os.environ["PORTAL_ENV"] = "testing"
+os.environ.pop("DATABASE_URL", None)
+
+import jinja2  # noqa: E402
+import pytest  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.security import roles  # noqa: E402
+from tests import factories, pgcluster  # noqa: E402
+
+BACKEND = os.environ.get("TEST_DB", "sqlite")
+_db_seq = itertools.count(1)
+
+
+def _setup_database(app) -> None:
+    """What `flask db upgrade` + `flask portal setup` do on a new installation."""
+    from flask_migrate import upgrade
+
+    from app.security.roles import apply_roles
+    from app.seed import seed_statuses
+
+    with app.app_context():
+        upgrade()
+        app.appbuilder.sm.create_db()
+        app.appbuilder.add_permissions(update_perms=True)
+        apply_roles(app.appbuilder.sm)
+        seed_statuses()
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def _app_config(tmp, url: str) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_DIR": str(tmp / "instance"),
+        "UPLOAD_FOLDER": str(tmp / "uploads"),
+        "SECRET_KEY": "test-secret",
+        "FAB_UPDATE_PERMS": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    if BACKEND != "postgresql":
+        yield None
+        return
+    if not pgcluster.available():
+        pytest.exit("TEST_DB=postgresql but initdb/pg_ctl are not installed", returncode=3)
+    cluster = pgcluster.Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, pg_cluster):
+    """A migrated, set-up database that every test clones."""
+    tmp = tmp_path_factory.mktemp("template")
+    if pg_cluster is None:
+        path = tmp / "template.db"
+        url = f"sqlite:///{path}"
+    else:
+        pg_cluster.execute("CREATE DATABASE portal_template")
+        url = pg_cluster.url("portal_template")
+        path = None
+    _setup_database(create_app(_app_config(tmp, url)))
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path, template_db, pg_cluster):
+    if pg_cluster is None:
+        target = tmp_path / "portal.db"
+        shutil.copyfile(template_db, target)
+        yield f"sqlite:///{target}"
+        return
+    name = f"portal_test_{next(_db_seq)}"
+    pg_cluster.execute(f"CREATE DATABASE {name} TEMPLATE portal_template")
+    yield pg_cluster.url(name)
+    pg_cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = create_app(_app_config(tmp_path, database_url))
+    app.jinja_env.undefined = jinja2.StrictUndefined
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    db.session.remove()
+    ctx.pop()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+anonymous = client
+
+
+def login(client, email: str, password: str = factories.PASSWORD):
+    return client.post("/login/", data={"username": email, "password": password}, follow_redirects=False)
+
+
+def _client_for(app, user):
+    c = app.test_client()
+    response = login(c, user.email)
+    assert response.status_code == 302 and "/login" not in response.headers["Location"], "login failed"
+    return c
+
+
+@pytest.fixture
+def company_a(app):
+    return factories.make_company("Alpha Antriebe GmbH")
+
+
+@pytest.fixture
+def company_b(app):
+    return factories.make_company("Beta Instruments Ltd")
+
+
+@pytest.fixture
+def staff_user(app):
+    user = factories.make_user(None, roles.STAFF, email="staff@example.org")
+    assert [r.name for r in user.roles] == [roles.STAFF]
+    return user
+
+
+@pytest.fixture
+def staff_client(app, staff_user):
+    return _client_for(app, staff_user)
+
+
+@pytest.fixture
+def customer_a(app, company_a):
+    user = factories.make_user(company_a, roles.CUSTOMER, email="employee@alpha.example")
+    assert [r.name for r in user.roles] == [roles.CUSTOMER] and user.company_id == company_a.id
+    return user
+
+
+@pytest.fixture
+def company_admin_a(app, company_a):
+    user = factories.make_user(company_a, roles.COMPANY_ADMIN, email="admin@alpha.example")
+    assert [r.name for r in user.roles] == [roles.COMPANY_ADMIN] and user.company_id == company_a.id
+    return user
+
+
+@pytest.fixture
+def customer_b(app, company_b):
+    user = factories.make_user(company_b, roles.CUSTOMER, email="employee@beta.example")
+    assert [r.name for r in user.roles] == [roles.CUSTOMER] and user.company_id == company_b.id
+    return user
+
+
+@pytest.fixture
+def company_admin_b(app, company_b):
+    user = factories.make_user(company_b, roles.COMPANY_ADMIN, email="admin@beta.example")
+    assert [r.name for r in user.roles] == [roles.COMPANY_ADMIN] and user.company_id == company_b.id
+    return user
+
+
+@pytest.fixture
+def customer_client(app, customer_a):
+    return _client_for(app, customer_a)
+
+
+@pytest.fixture
+def company_admin_client(app, company_admin_a):
+    return _client_for(app, company_admin_a)
