@@ -32,9 +32,18 @@ setup: install compile-translations
 run: setup
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## test: the whole suite
+## test: the whole suite on SQLite, then again on a throwaway PostgreSQL cluster
+## (when initdb/pg_ctl are installed; CI installs them, so there it always runs)
 test: $(VENV)/.installed-test compile-translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then \
+		echo "== the same suite on PostgreSQL =="; \
+		TEST_DB=postgresql $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL server binaries missing in CI" >&2; exit 1; \
+	else \
+		echo "NOTE: initdb/pg_ctl not found: the PostgreSQL run was skipped (apt-get install postgresql)"; \
+	fi
 
 ## translations: extract, update and compile the catalogues
 translations: install

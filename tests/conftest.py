@@ -12,8 +12,12 @@ import shutil
 os.environ["PORTAL_ENV"] = "testing"
 os.environ.pop("DATABASE_URL", None)
 
+import contextvars  # noqa: E402
+
 import jinja2  # noqa: E402
 import pytest  # noqa: E402
+from flask.globals import _cv_app  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -92,9 +96,28 @@ def database_url(tmp_path, template_db, pg_cluster):
     pg_cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The tests keep an app context (and a database session) of their own; without
+    this, requests would share its ``g`` and session, and a user loaded once
+    would never be reloaded (hiding, e.g., that a deactivated user is logged out).
+    """
+
+    def open(self, *args, **kwargs):
+        def run():
+            _cv_app.set(None)
+            return FlaskClient.open(self, *args, **kwargs)
+
+        response = contextvars.copy_context().run(run)
+        db.session.expire_all()  # the test sees what the request committed
+        return response
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
     app = create_app(_app_config(tmp_path, database_url))
+    app.test_client_class = IsolatedClient
     app.jinja_env.undefined = jinja2.StrictUndefined
     ctx = app.app_context()
     ctx.push()

@@ -9,7 +9,10 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from wtforms import StringField
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from wtforms import BooleanField, StringField
+from wtforms.widgets import CheckboxInput
+from wtforms.validators import Length, Optional
 
 from app.extensions import db
 from app.models import (
@@ -76,6 +79,15 @@ LABELS = {
 
 # FAB routes the backend never uses: generic actions and FAB's unscoped file download.
 NO_GENERIC_ROUTES = {"action", "action_post", "download"}
+
+
+def checkboxes(*names: str) -> dict:
+    """Optional checkboxes for NOT NULL booleans.
+
+    FAB puts DataRequired on every non-nullable column, so an unticked box
+    (False) would be refused as "required".
+    """
+    return {name: BooleanField(LABELS[name], widget=CheckboxInput()) for name in names}
 
 
 class FilterSerialNumber(BaseFilter):
@@ -329,13 +341,25 @@ class StaffCompanyView(ModelView):
     add_columns = ["customer_number", "name", "street", "postcode", "city", "country", "phone", "email", "vat_id", "active"]
     edit_columns = add_columns
     show_columns = add_columns + ["created_at"]
-    description_columns = {"customer_number": _l("Leave empty to generate the next number.")}
+    edit_form_extra_fields = checkboxes("active")
+    add_form_extra_fields = {
+        **checkboxes("active"),
+        "customer_number": StringField(
+            _l("Customer number"),
+            validators=[Optional(), Length(max=32)],
+            description=_l("Leave empty to generate the next number."),
+            widget=BS3TextFieldWidget(),
+        )
+    }
     related_views = [StaffCompanyUserView]
     base_order = ("name", "asc")
 
     def pre_add(self, item: Company) -> None:
-        if not (item.customer_number or "").strip():
+        item.customer_number = (item.customer_number or "").strip()
+        if not item.customer_number:
             item.customer_number = next_customer_number()
+        elif db.session.scalar(select(Company.id).where(Company.customer_number == item.customer_number)):
+            raise ValueError(_("This customer number is already taken."))
 
 
 class StaffStatusView(ModelView):
@@ -350,6 +374,7 @@ class StaffStatusView(ModelView):
     list_columns = ["position", "code", "label_de", "label_en", "is_initial", "is_final"]
     add_columns = ["code", "label_de", "label_en", "position", "is_initial", "is_final"]
     edit_columns = add_columns
+    add_form_extra_fields = edit_form_extra_fields = checkboxes("is_initial", "is_final")
     base_order = ("position", "asc")
 
     def _keep_one_initial(self, item: OrderStatus) -> None:

@@ -1,0 +1,130 @@
+"""Login by email, refusals with clear messages, sessions that end, security views closed."""
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from tests.conftest import login
+from tests.factories import PASSWORD
+
+
+def _follow(client, response):
+    assert response.status_code == 302
+    return client.get(response.headers["Location"])
+
+
+def test_login_is_the_email_case_insensitive(client, customer_a):
+    response = login(client, "  EMPLOYEE@Alpha.Example ")
+    assert response.status_code == 302 and "/login" not in response.headers["Location"]
+
+
+def test_wrong_password_is_refused_with_a_message(client, customer_a):
+    response = login(client, customer_a.email, "wrong-password")
+    page = _follow(client, response).get_data(as_text=True)
+    assert "Email or password is wrong" in page or "E-Mail oder Passwort" in page
+    assert client.get("/backend/orders/list/").status_code == 302  # still anonymous
+
+
+def test_deactivated_user_is_refused_with_a_clear_message(client, customer_a):
+    customer_a.active = False
+    db.session.commit()
+    page = _follow(client, login(client, customer_a.email)).get_data(as_text=True)
+    assert "deactivated" in page or "deaktiviert" in page
+
+
+def test_deactivated_user_with_wrong_password_learns_nothing(client, customer_a):
+    customer_a.active = False
+    db.session.commit()
+    page = _follow(client, login(client, customer_a.email, "not-the-password")).get_data(as_text=True)
+    assert "deactivated" not in page and "deaktiviert" not in page
+
+
+def test_user_of_inactive_company_is_refused(client, customer_a, company_a):
+    company_a.active = False
+    db.session.commit()
+    response = login(client, customer_a.email)
+    page = _follow(client, response).get_data(as_text=True)
+    assert "company" in page.lower() or "firma" in page.lower()
+    assert "/login" in response.headers["Location"]
+
+
+def test_a_live_staff_session_ends_when_the_user_is_deactivated(app, staff_client, staff_user):
+    assert staff_client.get("/backend/orders/list/").status_code == 200
+    staff_user.active = False
+    db.session.commit()
+    response = staff_client.get("/backend/orders/list/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_live_session_ends_when_the_company_is_deactivated(app, customer_client, company_a):
+    assert customer_client.get("/").status_code == 302
+    company_a.active = False
+    db.session.commit()
+    response = customer_client.get("/backend/orders/list/")
+    # anonymous again: sent to the login page, not a 403 of a logged-in user
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+SECURITY_URLS = ["/users/list/", "/users/add", "/roles/list/", "/roles/add", "/permissions/list/",
+                 "/permissionviews/list/", "/groups/list/", "/resetpassword/form?pk=1", "/resetmypassword/form",
+                 "/userinfoeditview/form", "/users/show/1", "/users/edit/1"]
+
+
+@pytest.mark.parametrize("who", ["customer_client", "company_admin_client", "staff_client"])
+@pytest.mark.parametrize("url", SECURITY_URLS)
+def test_security_views_are_refused_to_portal_and_staff_roles(request, who, url):
+    client = request.getfixturevalue(who)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["customer_client", "company_admin_client"])
+def test_portal_roles_cannot_reach_the_backend(request, who, company_a):
+    client = request.getfixturevalue(who)
+    for url in ["/backend/orders/list/", "/backend/orders/add", "/backend/companies/list/",
+                "/backend/company-users/list/", "/backend/statuses/list/", "/backend/registrations/list/"]:
+        assert client.get(url).status_code == 403, url
+
+
+def test_portal_roles_see_no_backend_or_security_menu(customer_client):
+    page = customer_client.get("/login/", follow_redirects=True).get_data(as_text=True)
+    for word in ("List Users", "List Roles", "Backend", "Security"):
+        assert word not in page
+
+
+def test_reset_password_of_another_user_is_refused_to_staff(staff_client, customer_a):
+    response = staff_client.post(f"/resetpassword/form?pk={customer_a.id}",
+                                 data={"password": "Hacked-123456", "conf_password": "Hacked-123456"})
+    assert response.status_code == 403
+    db.session.refresh(customer_a)
+    from werkzeug.security import check_password_hash
+    assert check_password_hash(customer_a.password, PASSWORD)
+
+
+def test_anonymous_is_sent_to_login(client):
+    for url in ["/", "/backend/orders/list/", "/backend/companies/list/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+
+
+def test_login_page_is_served_with_email_and_password(client):
+    page = client.get("/login/").get_data(as_text=True)
+    assert 'name="username"' in page and 'name="password"' in page and 'type="email"' in page
+
+
+def test_csrf_protects_state_changing_posts(app, staff_user, company_a, customer_a):
+    """With CSRF on (as in production), a POST without a token changes nothing."""
+    from tests.factories import make_order
+
+    order = make_order(company_a, customer_a)
+    app.config["WTF_CSRF_ENABLED"] = True
+    c = app.test_client()
+    response = login(c, staff_user.email)  # no token: refused
+    assert response.status_code == 400
+    app.config["WTF_CSRF_ENABLED"] = False
+    login(c, staff_user.email)
+    app.config["WTF_CSRF_ENABLED"] = True
+    before = order.status_id
+    response = c.post(f"/backend/orders/{order.id}/status", data={"status_id": before + 1, "note": "x"})
+    assert response.status_code == 400
+    db.session.refresh(order)
+    assert order.status_id == before

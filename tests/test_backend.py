@@ -1,0 +1,208 @@
+"""The staff backend: every order, status history, portal customer data kept, companies, statuses."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Order, OrderItem, OrderStatus, StatusChange
+from tests.factories import make_order
+
+
+def _status(code):
+    return db.session.scalars(select(OrderStatus).where(OrderStatus.code == code)).one()
+
+
+def test_staff_see_orders_of_every_company_and_source(staff_client, company_a, company_b, customer_a, customer_b):
+    a = make_order(company_a, customer_a)
+    b = make_order(company_b, customer_b)
+    walk_in = make_order(None, source="frontend", customer_name="Praxis Dr. Lang")
+    page = staff_client.get("/backend/orders/list/").get_data(as_text=True)
+    for order in (a, b, walk_in):
+        assert order.rma_number in page
+    assert "Alpha Antriebe GmbH" in page and "Beta Instruments Ltd" in page and "Praxis Dr. Lang" in page
+
+
+def test_staff_search_by_rma_reference_and_serial_number(staff_client, company_a, customer_a):
+    first = make_order(company_a, customer_a, reference="PO-FIRST")
+    second = make_order(company_a, customer_a, reference="PO-SECOND")
+    page = staff_client.get(f"/backend/orders/list/?_flt_0_rma_number={first.rma_number}").get_data(as_text=True)
+    assert first.rma_number in page and second.rma_number not in page
+    page = staff_client.get("/backend/orders/list/?_flt_2_reference=PO-SEC").get_data(as_text=True)
+    assert second.rma_number in page and first.rma_number not in page
+    serial = second.items[0].serial_number
+    page = staff_client.get(f"/backend/orders/list/?_flt_0_items={serial}").get_data(as_text=True)
+    assert second.rma_number in page and first.rma_number not in page
+
+
+def test_staff_filter_by_status_and_source(staff_client, company_a, customer_a, staff_user):
+    from app.services.orders import change_status
+
+    moved = make_order(company_a, customer_a)
+    stays = make_order(None, source="frontend")
+    change_status(moved, _status("in_repair"), staff_user)
+    db.session.commit()
+    page = staff_client.get(f"/backend/orders/list/?_flt_0_status={_status('in_repair').id}").get_data(as_text=True)
+    assert moved.rma_number in page and stays.rma_number not in page
+    page = staff_client.get("/backend/orders/list/?_flt_0_source=frontend").get_data(as_text=True)
+    assert stays.rma_number in page and moved.rma_number not in page
+
+
+def test_staff_create_a_backend_order_with_customer_data(staff_client, staff_user):
+    response = staff_client.post("/backend/orders/add", data={
+        "reference": "TEL-0815", "customer_name": "Stadtwerke Ulm", "contact_person": "Petra Schmidt",
+        "street": "Lindenweg 3", "postcode": "89073", "city": "Ulm", "country": "Deutschland",
+        "email": "p.schmidt@example.org", "phone": "0731 1234",
+    })
+    assert response.status_code == 302
+    order = db.session.scalars(select(Order).where(Order.reference == "TEL-0815")).one()
+    assert order.source == "backend" and order.company_id is None
+    assert re.fullmatch(r"RMA-\d{4}-\d{6}", order.rma_number)
+    assert order.status.is_initial and order.created_by_id == staff_user.id
+    assert [(c.from_status_id, c.to_status_id) for c in order.status_changes] == [(None, order.status_id)]
+    # articles are added on the order's page
+    response = staff_client.post(f"/backend/orders/{order.id}/items", data={
+        "article_number": "P-1", "description": "Pumpe", "serial_number": "SN-77", "quantity": "2",
+        "fault_description": "leckt"})
+    assert response.status_code == 302
+    page = staff_client.get(f"/backend/orders/show/{order.id}").get_data(as_text=True)
+    assert order.rma_number in page and "Pumpe" in page and "SN-77" in page and "Stadtwerke Ulm" in page
+
+
+def test_article_with_quantity_zero_or_no_description_is_refused(staff_client):
+    order = make_order(None, items=0)
+    response = staff_client.post(f"/backend/orders/{order.id}/items",
+                                 data={"description": "", "quantity": "0"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Quantity" in page or "Menge" in page
+    assert db.session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)).all() == []
+
+
+def test_status_change_writes_history_with_note_shown_newest_first(staff_client, staff_user, company_a, customer_a):
+    order = make_order(company_a, customer_a)
+    for code, note in (("in_review", "Gerät eingetroffen"), ("estimate_sent", "KVA per Post")):
+        response = staff_client.post(f"/backend/orders/{order.id}/status",
+                                     data={"status_id": _status(code).id, "note": note})
+        assert response.status_code == 302
+    db.session.refresh(order)
+    assert order.status.code == "estimate_sent"
+    history = db.session.scalars(
+        select(StatusChange).where(StatusChange.order_id == order.id).order_by(StatusChange.id)).all()
+    assert [h.to_status.code for h in history] == ["received", "in_review", "estimate_sent"]
+    assert history[-1].from_status.code == "in_review" and history[-1].note == "KVA per Post"
+    assert history[-1].changed_by_id == staff_user.id and history[-1].company_id == company_a.id
+    page = staff_client.get(f"/backend/orders/show/{order.id}").get_data(as_text=True)
+    table = page[page.index('id="status-history"'):]
+    assert table.index("KVA per Post") < table.index("Gerät eingetroffen")
+
+
+def test_setting_the_same_status_without_note_writes_no_history(staff_client, company_a, customer_a):
+    order = make_order(company_a, customer_a)
+    staff_client.post(f"/backend/orders/{order.id}/status", data={"status_id": order.status_id, "note": ""})
+    assert len(db.session.scalars(select(StatusChange).where(StatusChange.order_id == order.id)).all()) == 1
+
+
+def test_portal_order_edit_form_shows_customer_data_read_only(staff_client, company_a, customer_a):
+    order = make_order(company_a, customer_a)
+    page = staff_client.get(f"/backend/orders/edit/{order.id}").get_data(as_text=True)
+    assert 'id="customer-data-readonly"' in page and company_a.name in page
+    assert 'name="customer_name"' not in page and 'name="street"' not in page
+    assert 'name="reference"' in page
+
+
+def test_crafted_post_cannot_change_customer_data_of_a_portal_order(staff_client, company_a, customer_a):
+    order = make_order(company_a, customer_a)
+    before = {f: getattr(order, f) for f in ("customer_name", "street", "city", "email", "contact_person")}
+    response = staff_client.post(f"/backend/orders/edit/{order.id}", data={
+        "reference": "NEW-REF", "customer_name": "Evil Corp", "street": "Elsewhere 1", "city": "Nowhere",
+        "email": "evil@example.org", "contact_person": "Mallory",
+    })
+    assert response.status_code == 302
+    db.session.refresh(order)
+    assert {f: getattr(order, f) for f in before} == before
+    assert order.reference == "NEW-REF"  # the rest of the edit is kept
+    # leaving the customer fields out (as the real form does) keeps them too
+    staff_client.post(f"/backend/orders/edit/{order.id}", data={"reference": "NEWER"})
+    db.session.refresh(order)
+    assert order.reference == "NEWER" and {f: getattr(order, f) for f in before} == before
+
+
+def test_staff_may_edit_customer_data_of_non_portal_orders(staff_client):
+    order = make_order(None, source="frontend", customer_name="Old Name")
+    page = staff_client.get(f"/backend/orders/edit/{order.id}").get_data(as_text=True)
+    assert 'name="customer_name"' in page
+    staff_client.post(f"/backend/orders/edit/{order.id}", data={"reference": "R", "customer_name": "New Name"})
+    db.session.refresh(order)
+    assert order.customer_name == "New Name"
+
+
+def test_staff_edit_and_remove_an_article(staff_client, company_a, customer_a):
+    order = make_order(company_a, customer_a, items=2)
+    first, second = order.items
+    second_id = second.id
+    response = staff_client.post(f"/backend/articles/edit/{first.id}", data={
+        "article_number": "X-1", "description": "Neu", "serial_number": "S", "quantity": "3",
+        "fault_description": "f"})
+    assert response.status_code == 302 and f"/backend/orders/show/{order.id}" in response.headers["Location"]
+    db.session.refresh(first)
+    assert (first.description, first.quantity, first.company_id) == ("Neu", 3, company_a.id)
+    assert staff_client.get(f"/backend/articles/delete/{second_id}").status_code == 405  # no deleting by GET
+    staff_client.post(f"/backend/articles/delete/{second_id}")
+    assert db.session.scalar(select(OrderItem).where(OrderItem.id == second_id)) is None
+
+
+def test_staff_manage_companies_and_see_their_users(staff_client, company_a, customer_a):
+    response = staff_client.post("/backend/companies/add", data={
+        "customer_number": "", "name": "Gamma GmbH", "city": "Köln", "active": "y"})
+    assert response.status_code == 302
+    from app.models import Company
+    gamma = db.session.scalars(select(Company).where(Company.name == "Gamma GmbH")).one()
+    assert gamma.customer_number.startswith("KD-")
+    page = staff_client.get(f"/backend/companies/show/{company_a.id}").get_data(as_text=True)
+    assert customer_a.email in page
+
+
+def test_staff_deactivate_a_company_user(staff_client, customer_a):
+    response = staff_client.post(f"/backend/company-users/edit/{customer_a.id}", data={
+        "first_name": customer_a.first_name, "last_name": customer_a.last_name, "phone": ""})
+    assert response.status_code == 302
+    db.session.refresh(customer_a)
+    assert customer_a.active is False
+
+
+def test_company_users_view_never_lists_or_edits_staff(staff_client, staff_user, customer_a):
+    page = staff_client.get("/backend/company-users/list/").get_data(as_text=True)
+    assert customer_a.email in page and staff_user.email not in page
+    assert staff_client.get(f"/backend/company-users/edit/{staff_user.id}").status_code == 404
+
+
+def test_exactly_one_initial_status_is_kept(staff_client):
+    received, in_review = _status("received"), _status("in_review")
+    staff_client.post(f"/backend/statuses/edit/{in_review.id}", data={
+        "code": "in_review", "label_de": "In Prüfung", "label_en": "In review", "position": "20",
+        "is_initial": "y"})
+    db.session.refresh(received)
+    db.session.refresh(in_review)
+    assert in_review.is_initial and not received.is_initial
+    # unticking the only initial status is refused
+    staff_client.post(f"/backend/statuses/edit/{in_review.id}", data={
+        "code": "in_review", "label_de": "In Prüfung", "label_en": "In review", "position": "20"})
+    db.session.refresh(in_review)
+    assert in_review.is_initial
+
+
+def test_staff_cannot_delete_orders_or_use_generic_fab_routes(staff_client, company_a, customer_a):
+    order = make_order(company_a, customer_a)
+    for url in (f"/backend/orders/delete/{order.id}", "/backend/orders/action_post",
+                "/backend/orders/download/x_sep_y.pdf"):
+        assert staff_client.get(url).status_code in (404, 405), url
+        assert staff_client.post(url).status_code in (404, 405), url
+    assert db.session.get(Order, order.id) is not None
+
+
+def test_rma_numbers_are_unique_and_sequential(app, company_a, customer_a):
+    orders = [make_order(company_a, customer_a) for _ in range(5)]
+    numbers = [int(o.rma_number.rsplit("-", 1)[1]) for o in orders]
+    assert numbers == list(range(numbers[0], numbers[0] + 5))
+    assert all(o.rma_number.startswith(f"RMA-{o.created_at.year}-") for o in orders)
