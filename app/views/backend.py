@@ -81,6 +81,26 @@ LABELS = {
 NO_GENERIC_ROUTES = {"action", "action_post", "download"}
 
 
+SOURCE_LABELS = {"portal": _l("Portal"), "frontend": _l("Order form"), "backend": _l("Backend")}
+
+
+def fmt_datetime(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "–"
+
+
+def fmt_optional(value) -> str:
+    return str(value) if value not in (None, "") else "–"
+
+
+ORDER_FORMATTERS = {
+    "created_at": fmt_datetime,
+    "updated_at": fmt_datetime,
+    "company": fmt_optional,
+    "created_by": fmt_optional,
+    "source": lambda v: SOURCE_LABELS.get(v, v),
+}
+
+
 def checkboxes(*names: str) -> dict:
     """Optional checkboxes for NOT NULL booleans.
 
@@ -157,6 +177,7 @@ class StaffOrderView(ModelView):
     ]
     add_columns = ["reference", *CUSTOMER_FIELDS]
     edit_columns = ["reference", *CUSTOMER_FIELDS]
+    formatters_columns = ORDER_FORMATTERS
     show_template = "backend/order_show.html"
     edit_template = "backend/order_edit.html"
 
@@ -305,6 +326,7 @@ class StaffStatusHistoryView(ModelView):
     include_route_methods = {"list", "show"}
     label_columns = LABELS
     list_columns = ["order", "from_status", "to_status", "changed_by", "changed_at", "note"]
+    formatters_columns = {"changed_at": fmt_datetime, "from_status": fmt_optional}
     base_order = ("changed_at", "desc")
     search_columns = ["changed_at"]
 
@@ -320,6 +342,7 @@ class StaffCompanyUserView(ModelView):
     list_title = _l("Company users")
     label_columns = LABELS
     list_columns = ["first_name", "last_name", "email", "company", "active", "roles", "last_login"]
+    formatters_columns = {"last_login": fmt_datetime}
     show_columns = ["first_name", "last_name", "email", "phone", "company", "active", "roles", "last_login"]
     edit_columns = ["first_name", "last_name", "phone", "active"]
     search_columns = ["first_name", "last_name", "email", "active"]
@@ -337,6 +360,7 @@ class StaffCompanyView(ModelView):
     edit_title = _l("Edit company")
     label_columns = LABELS
     list_columns = ["customer_number", "name", "city", "country", "active", "created_at"]
+    formatters_columns = {"created_at": fmt_datetime}
     search_columns = ["customer_number", "name", "city", "country", "email", "active"]
     add_columns = ["customer_number", "name", "street", "postcode", "city", "country", "phone", "email", "vat_id", "active"]
     edit_columns = add_columns

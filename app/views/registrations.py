@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import RegistrationRequest
 from app.services.accounts import AccountError, approve_request, reject_request
-from app.views.backend import LABELS, NO_GENERIC_ROUTES
+from app.views.backend import LABELS, NO_GENERIC_ROUTES, fmt_datetime, fmt_optional
 
 REQUEST_LABELS = {
     **LABELS,
@@ -44,7 +44,13 @@ class StaffRegistrationView(ModelView):
     ]
     base_order = ("created_at", "desc")
     show_template = "backend/registration_show.html"
-    formatters_columns = {"state": lambda s: STATE_LABELS.get(s, s)}
+    formatters_columns = {
+        "state": lambda s: STATE_LABELS.get(s, s),
+        "created_at": fmt_datetime,
+        "decided_at": fmt_datetime,
+        "decided_by": fmt_optional,
+        "company": fmt_optional,
+    }
 
     def _request_or_404(self, pk) -> RegistrationRequest:
         req = db.session.get(RegistrationRequest, pk)
