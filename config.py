@@ -60,10 +60,13 @@ class Config:
 
     # Files
     UPLOAD_FOLDER = str(Path(env_str("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))))
-    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+    UPLOAD_MAX_FILE_SIZE = env_int("UPLOAD_MAX_FILE_SIZE", 25 * 1024 * 1024)
+    # a whole request: the files of a new order together (plus the form itself)
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 26 * 1024 * 1024)
 
     # Languages
     BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = env_str("PORTAL_TIMEZONE", "Europe/Berlin")
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LANGUAGES = {
         "de": {"flag": "de", "name": "Deutsch"},

@@ -182,6 +182,8 @@ class Order(Model):
     phone: Mapped[Optional[str]] = mapped_column(String(50))
 
     status_id: Mapped[int] = mapped_column(Integer, ForeignKey("order_status.id"), nullable=False, index=True)
+    # kept by the services that add or remove articles (sortable, no count per row)
+    item_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(
@@ -203,10 +205,6 @@ class Order(Model):
         cascade="all, delete-orphan",
         order_by="StatusChange.changed_at.desc(), StatusChange.id.desc()",
     )
-
-    @property
-    def item_count(self) -> int:
-        return len(self.items)
 
     @property
     def order_attachments(self) -> list["Attachment"]:

@@ -30,7 +30,9 @@ def test_roles_hold_exactly_their_declared_permissions(app):
         assert held == set(declared), name
     # Customer ⊂ Company Admin; staff separate
     assert set(ROLE_CONFIGS[roles.CUSTOMER]) < set(ROLE_CONFIGS[roles.COMPANY_ADMIN])
-    assert not set(ROLE_CONFIGS[roles.STAFF]) & set(ROLE_CONFIGS[roles.COMPANY_ADMIN])
+    # staff share only "My data" with the portal roles, never a portal or company view
+    shared = set(ROLE_CONFIGS[roles.STAFF]) & set(ROLE_CONFIGS[roles.COMPANY_ADMIN])
+    assert shared == set(roles.MY_DATA_PERMISSIONS)
 
 
 def test_no_portal_or_staff_role_reaches_security_views(app):

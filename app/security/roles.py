@@ -24,12 +24,14 @@ def _crud(view: str, *perms: str) -> list[tuple[str, str]]:
 
 
 # -- the portal (/cc/) ----------------------------------------------------------
-CUSTOMER_PERMISSIONS: list[tuple[str, str]] = [
+MY_DATA_PERMISSIONS: list[tuple[str, str]] = [
+    ("can_edit", "MyData"),
+]
+
+CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download"),
-    *_crud("PortalMyData", "can_edit"),
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
-    ("menu_access", "Portal my data"),
 ]
 
 COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
@@ -38,7 +40,7 @@ COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
 ]
 
 # -- the staff backend ---------------------------------------------------------
-STAFF_PERMISSIONS: list[tuple[str, str]] = [
+STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("StaffOrders", "can_list", "can_show", "can_add", "can_edit", "can_change_status",
            "can_download"),
     *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),

@@ -70,6 +70,7 @@ def copy_customer_data(order: Order, company: Company, user: Optional[PortalUser
 
 def prepare_new_order(order: Order, created_by: Optional[PortalUser]) -> Order:
     """Give a new order its RMA number, initial status and first history entry."""
+    order.item_count = len(order.items)
     status = initial_status()
     order.rma_number = next_rma_number()
     order.status = status
@@ -97,6 +98,7 @@ def create_portal_order(
     copy_customer_data(order, company, user)
     for data in items:
         order.items.append(OrderItem(company_id=company.id, **data))
+    order.item_count = len(order.items)
     prepare_new_order(order, user)
     db.session.add(order)
     db.session.flush()

@@ -13,8 +13,23 @@ def register_views(appbuilder) -> None:
         StaffStatusHistoryView,
         StaffStatusView,
     )
+    from app.views.mydata import MyDataView, PortalEmployeeView
+    from app.views.portal import PortalHomeView, PortalOrderView
+    from app.views.register import PortalRegisterView, limit_registration
     from app.views.registrations import StaffRegistrationView
 
+    # -- the portal (/cc/) --------------------------------------------------------
+    appbuilder.add_view_no_menu(PortalHomeView)
+    appbuilder.add_view(PortalOrderView, "Portal orders", label=_l("Orders"), icon="fa-list", href="/cc/orders/")
+    appbuilder.add_link("Portal new order", label=_l("New order"), icon="fa-plus", href="/cc/orders/new")
+    appbuilder.add_view(
+        PortalEmployeeView, "Portal employees", label=_l("Employees"), icon="fa-users", href="/cc/employees/"
+    )
+    appbuilder.add_view_no_menu(MyDataView)
+    register = appbuilder.add_view_no_menu(PortalRegisterView)
+    limit_registration(appbuilder, register)
+
+    # -- the staff backend ------------------------------------------------------
     backend = dict(category="Backend", category_label=_l("Backend"), category_icon="fa-wrench")
     appbuilder.add_view(StaffOrderView, "Staff orders", label=_l("Orders"), icon="fa-list", **backend)
     appbuilder.add_view(

@@ -166,8 +166,9 @@ class StaffOrderView(ModelView):
     add_title = _l("New order")
     edit_title = _l("Edit order")
     label_columns = LABELS
-    list_columns = ["rma_number", "reference", "company", "source", "customer_name", "status", "created_at"]
-    order_columns = ["rma_number", "reference", "source", "customer_name", "created_at"]
+    list_columns = ["rma_number", "reference", "company", "source", "customer_name", "item_count", "status",
+                    "created_at"]
+    order_columns = ["rma_number", "reference", "source", "customer_name", "item_count", "created_at"]
     search_columns = ["rma_number", "reference", "status", "source", "company", "created_at", "items"]
     search_form_extra_fields = {"items": StringField(_l("Serial number"))}
     base_order = ("created_at", "desc")
@@ -255,6 +256,7 @@ class StaffOrderView(ModelView):
             item = OrderItem(company_id=order.company_id)
             form.populate_obj(item)
             order.items.append(item)
+            order.item_count = len(order.items)
             db.session.commit()
             flash(_("Article added."), "success")
         else:
@@ -310,10 +312,12 @@ class StaffOrderItemView(ModelView):
         item = db.session.get(OrderItem, pk)
         if item is None:
             abort(404)
-        order_id = item.order_id
+        order = item.order
+        order_id = order.id
         for attachment in list(item.attachments):
             attachment.item_id = None  # the file stays with the order
-        db.session.delete(item)
+        order.items.remove(item)
+        order.item_count = len(order.items)
         db.session.commit()
         flash(_("Article removed."), "success")
         return redirect(url_for("StaffOrderView.show", pk=order_id))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 22:19:50.697151
+Create Date: 2026-11-26 22:27:09.525199
 
 """
 from alembic import op
@@ -248,6 +248,7 @@ def upgrade():
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('phone', sa.String(length=50), nullable=True),
     sa.Column('status_id', sa.Integer(), nullable=False),
+    sa.Column('item_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),

@@ -1,0 +1,31 @@
+"""Language: a logged-in user's setting wins; before login the session's choice
+(the language switch), then the browser's Accept-Language; German otherwise."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import get_locale
+
+from app.models import LANGUAGES
+
+DEFAULT = "de"
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", DEFAULT)
+    if request.args.get("_l_") in LANGUAGES:  # FAB's API clients ask this way
+        return request.args["_l_"]
+    user = getattr(g, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        language = getattr(user, "language", None)
+        if language in LANGUAGES:
+            return language
+    chosen = session.get("locale")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def init_i18n(app: Flask) -> None:
+    app.extensions["babel"].locale_selector = select_locale
+    app.jinja_env.globals["get_current_locale"] = get_locale

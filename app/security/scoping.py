@@ -1,0 +1,49 @@
+"""The one tenant filter: everything a portal user reads or writes goes through here."""
+from __future__ import annotations
+
+from flask import abort, g
+from sqlalchemy import Select, select
+
+from app.extensions import db
+from app.models import Attachment, Order
+
+NO_COMPANY = -1  # never a real id: a user without a company matches nothing
+
+
+def current_company_id() -> int:
+    """The logged-in user's company id, or a sentinel that matches no row."""
+    user = getattr(g, "user", None)
+    company_id = getattr(user, "company_id", None) if user is not None else None
+    return company_id if company_id else NO_COMPANY
+
+
+def company_orders() -> Select:
+    return select(Order).where(Order.company_id == current_company_id())
+
+
+def order_or_404(pk: int) -> Order:
+    """The current company's order ``pk``.
+
+    :raises NotFound: for an order of another company, as for one that does not exist.
+    """
+    order = db.session.scalars(company_orders().where(Order.id == pk)).first()
+    if order is None:
+        abort(404)
+    return order
+
+
+def attachment_or_404(order_id: int, attachment_id: int) -> Attachment:
+    """A file of the current company's order.
+
+    :raises NotFound: for a file of another company or another order.
+    """
+    attachment = db.session.scalars(
+        select(Attachment).where(
+            Attachment.id == attachment_id,
+            Attachment.order_id == order_id,
+            Attachment.company_id == current_company_id(),
+        )
+    ).first()
+    if attachment is None:
+        abort(404)
+    return attachment

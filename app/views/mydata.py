@@ -1,0 +1,173 @@
+"""My data (personal data, password, settings) and a company admin's employees."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, session, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from app.extensions import db
+from app.models import PortalUser
+from app.security import roles
+from app.services.accounts import AccountError, create_user, email_taken, hash_password
+from app.views.portal_forms import EmployeeForm, PasswordForm, PersonalDataForm, SettingsForm
+
+TABS = ("personal", "password", "settings")
+
+
+class MyDataView(BaseView):
+    """The logged-in user's own data; nothing here takes a user id."""
+
+    route_base = "/cc/my-data"
+    class_permission_name = "MyData"
+    method_permission_name = {"index": "edit", "personal": "edit", "password": "edit", "settings": "edit"}
+    default_view = "index"
+
+    def _render(self, tab="personal", personal=None, password=None, settings=None):
+        user = g.user
+        personal = personal or PersonalDataForm(obj=user, formdata=None)
+        password = password or PasswordForm(formdata=None)
+        settings = settings or SettingsForm(
+            formdata=None, data={"language": user.language, "page_size": user.page_size}
+        )
+        return self.render_template(
+            "portal/my_data.html", tab=tab, user=user, company=user.company,
+            personal=personal, password=password, settings=settings,
+            is_company_admin=user.has_role(roles.COMPANY_ADMIN),
+        )
+
+    @expose("/")
+    @has_access
+    def index(self):
+        tab = request.args.get("tab", "personal")
+        return self._render(tab if tab in TABS else "personal")
+
+    @expose("/personal", methods=["POST"])
+    @has_access
+    def personal(self):
+        form = PersonalDataForm()
+        if not form.validate_on_submit():
+            return self._render("personal", personal=form), 422
+        user = g.user
+        user.first_name = form.first_name.data.strip()
+        user.last_name = form.last_name.data.strip()
+        user.phone = (form.phone.data or "").strip() or None
+        db.session.merge(user)
+        db.session.commit()
+        flash(_("Your personal data were saved."), "success")
+        return redirect(url_for(".index", tab="personal"))
+
+    @expose("/password", methods=["POST"])
+    @has_access
+    def password(self):
+        form = PasswordForm()
+        valid = form.validate_on_submit()
+        user = g.user
+        if form.current_password.data and not check_password_hash(user.password or "", form.current_password.data):
+            form.current_password.errors = list(form.current_password.errors) + [
+                _("The current password is wrong.")
+            ]
+            valid = False
+        if not valid:
+            return self._render("password", password=form), 422
+        user.password = hash_password(form.new_password.data)
+        db.session.merge(user)
+        db.session.commit()
+        flash(_("Your password was changed."), "success")
+        return redirect(url_for(".index", tab="password"))
+
+    @expose("/settings", methods=["POST"])
+    @has_access
+    def settings(self):
+        form = SettingsForm()
+        if not form.validate_on_submit():
+            return self._render("settings", settings=form), 422
+        user = g.user
+        user.language = form.language.data
+        user.page_size = form.page_size.data
+        db.session.merge(user)
+        db.session.commit()
+        session["locale"] = user.language
+        flash(_("Your settings were saved."), "success")
+        return redirect(url_for(".index", tab="settings"))
+
+
+class PortalEmployeeView(BaseView):
+    """A company admin manages the users of their own company."""
+
+    route_base = "/cc/employees"
+    class_permission_name = "PortalEmployees"
+    method_permission_name = {"list": "list", "add": "add", "activate": "activate", "deactivate": "activate"}
+    default_view = "list"
+
+    def _colleague_or_404(self, pk: int) -> PortalUser:
+        """A user of the admin's own company; anyone else is 'not found'."""
+        user = db.session.scalars(
+            select(PortalUser).where(PortalUser.id == pk, PortalUser.company_id == g.user.company_id)
+        ).first()
+        if user is None or g.user.company_id is None:
+            abort(404)
+        return user
+
+    @expose("/")
+    @has_access
+    def list(self):
+        users = db.session.scalars(
+            select(PortalUser)
+            .where(PortalUser.company_id == g.user.company_id)
+            .order_by(PortalUser.last_name, PortalUser.first_name)
+        ).all() if g.user.company_id else []
+        return self.render_template("portal/employees.html", users=users)
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        form = EmployeeForm()
+        if form.validate_on_submit():
+            email = form.email.data.strip().lower()
+            if email_taken(email):
+                form.email.errors = list(form.email.errors) + [
+                    _("There is already an account with this email address.")
+                ]
+            else:
+                try:
+                    user, password = create_user(
+                        email=email, first_name=form.first_name.data, last_name=form.last_name.data,
+                        role_name=roles.CUSTOMER, company=g.user.company, language=g.user.language,
+                    )
+                    db.session.commit()
+                except AccountError:
+                    db.session.rollback()
+                    form.email.errors = list(form.email.errors) + [
+                        _("There is already an account with this email address.")
+                    ]
+                else:
+                    # The generated password is shown exactly once, on this response.
+                    return self.render_template(
+                        "portal/access_data.html", employee=user, password=password
+                    ), 200, {"Cache-Control": "no-store"}
+        return self.render_template("portal/employee_new.html", form=form), (422 if form.errors else 200)
+
+    def _set_active(self, pk: int, active: bool):
+        user = self._colleague_or_404(pk)
+        if user.id == g.user.id:
+            flash(_("You cannot deactivate yourself."), "danger")
+            return redirect(url_for(".list"))
+        user.active = active
+        db.session.commit()
+        if active:
+            flash(_("%(name)s can log in again.", name=user.full_name), "success")
+        else:
+            flash(_("%(name)s was deactivated and can no longer log in.", name=user.full_name), "success")
+        return redirect(url_for(".list"))
+
+    @expose("/<int:pk>/deactivate", methods=["POST"])
+    @has_access
+    def deactivate(self, pk):
+        return self._set_active(pk, False)
+
+    @expose("/<int:pk>/activate", methods=["POST"])
+    @has_access
+    def activate(self, pk):
+        return self._set_active(pk, True)

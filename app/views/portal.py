@@ -1,0 +1,211 @@
+"""The customer portal at /cc/: the company's orders, new orders, files."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from app.extensions import db
+from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderStatus, PortalUser
+from app.security.scoping import attachment_or_404, company_orders, order_or_404
+from app.services import files
+from app.services.orders import create_portal_order
+from app.views.index import home_url
+from app.views.portal_forms import NewOrderForm, UploadForm
+
+ARTICLE_FIELDS = ("article_number", "description", "serial_number", "quantity", "fault_description")
+
+
+def page_size_of(user) -> int:
+    """The user's orders per page, clamped to what the settings offer."""
+    size = getattr(user, "page_size", None)
+    return size if size in PAGE_SIZES else 25
+
+
+class PortalHomeView(BaseView):
+    """``/cc/``: the portal's address."""
+
+    route_base = "/cc"
+    default_view = "home"
+
+    @expose("/")
+    def home(self):
+        user = g.user
+        if user is None or not user.is_authenticated:
+            return redirect(url_for("PortalAuthDBView.login", next="/cc/"))
+        if getattr(user, "company_id", None):
+            return redirect(url_for("PortalOrderView.list"))
+        return redirect(home_url())
+
+
+class PortalOrderView(BaseView):
+    """A company's orders. Every query goes through :mod:`app.security.scoping`."""
+
+    route_base = "/cc/orders"
+    class_permission_name = "PortalOrders"
+    method_permission_name = {
+        "list": "list", "show": "show", "add": "add", "upload": "upload", "download": "download",
+    }
+    default_view = "list"
+
+    SORTS = {
+        "rma": Order.rma_number,
+        "reference": Order.reference,
+        "date": Order.created_at,
+        "created_by": None,  # joined below
+        "items": Order.item_count,
+        "status": OrderStatus.position,
+    }
+
+    @expose("/")
+    @has_access
+    def list(self):
+        q = (request.args.get("q") or "").strip()[:100]
+        status_id = request.args.get("status", type=int)
+        sort = request.args.get("sort", "date")
+        sort = sort if sort in self.SORTS else "date"
+        direction = "asc" if request.args.get("dir") == "asc" else "desc"
+        page = max(request.args.get("page", 1, type=int) or 1, 1)
+        per_page = page_size_of(g.user)
+
+        creator = aliased(PortalUser)
+        stmt = company_orders().join(Order.status).outerjoin(creator, Order.created_by_id == creator.id)
+        if q:
+            like = f"%{q}%"
+            serial_match = (
+                select(OrderItem.id)
+                .where(OrderItem.order_id == Order.id, OrderItem.serial_number.ilike(like))
+                .exists()
+            )
+            stmt = stmt.where(or_(Order.rma_number.ilike(like), Order.reference.ilike(like), serial_match))
+        if status_id:
+            stmt = stmt.where(Order.status_id == status_id)
+
+        total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Order.id).subquery()))
+        pages = max((total + per_page - 1) // per_page, 1)
+        page = min(page, pages)
+        column = creator.last_name if sort == "created_by" else self.SORTS[sort]
+        ordering = column.asc() if direction == "asc" else column.desc()
+        orders = db.session.scalars(
+            stmt.options(joinedload(Order.status), joinedload(Order.created_by))
+            .order_by(ordering, Order.id.desc() if direction == "desc" else Order.id.asc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
+        return self.render_template(
+            "portal/orders.html",
+            orders=orders, statuses=statuses, total=total, page=page, pages=pages,
+            q=q, status_id=status_id, sort=sort, direction=direction, per_page=per_page,
+        )
+
+    @expose("/<int:pk>")
+    @has_access
+    def show(self, pk):
+        order = order_or_404(pk)
+        form = UploadForm()
+        form.target.choices = self._targets(order)
+        return self.render_template("portal/order.html", order=order, form=form)
+
+    @staticmethod
+    def _targets(order):
+        choices = [("order", _("the whole order"))]
+        for n, item in enumerate(order.items, start=1):
+            label = " · ".join(p for p in (item.article_number, item.description, item.serial_number) if p)
+            choices.append((str(item.id), _("Article %(n)d: %(label)s", n=n, label=label)))
+        return choices
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        form = NewOrderForm()
+        if request.method == "POST" and "add_article" in request.form:
+            form.items.append_entry()
+        elif form.validate_on_submit():
+            order = self._save_new_order(form)
+            if order is not None:
+                flash(_("Your order was saved. Its RMA number is %(rma)s.", rma=order.rma_number), "success")
+                return redirect(url_for(".show", pk=order.id))
+        elif request.method == "POST":
+            flash(_("Please correct the marked fields."), "danger")
+        return self.render_template("portal/new_order.html", form=form)
+
+    def _save_new_order(self, form: NewOrderForm):
+        """Files and rows together, or nothing: no order without its files, no orphan files."""
+        user = g.user
+        stored: list[files.StoredFile] = []
+        per_item: list[list[files.StoredFile]] = []
+        field = None
+        try:
+            for entry in form.items:
+                field = entry.form.files
+                chunk = [files.store(f) for f in files.real_files(field.data)]
+                stored.extend(chunk)
+                per_item.append(chunk)
+            field = form.files
+            order_files = [files.store(f) for f in files.real_files(form.files.data)]
+            stored.extend(order_files)
+        except files.UploadRefused as refused:
+            files.discard(stored)
+            field.errors = list(field.errors) + [refused.message]
+            flash(_("Please correct the marked fields."), "danger")
+            return None
+        try:
+            items = [{name: entry.form[name].data for name in ARTICLE_FIELDS} for entry in form.items]
+            for item in items:
+                for name in ("article_number", "serial_number"):
+                    item[name] = (item[name] or "").strip() or None
+            order = create_portal_order(user.company, user, form.reference.data.strip(), items)
+            for item, chunk in zip(order.items, per_item):
+                for sf in chunk:
+                    db.session.add(files.record(order, sf, item=item, user=user))
+            for sf in order_files:
+                db.session.add(files.record(order, sf, user=user))
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            files.discard(stored)
+            raise
+        return order
+
+    @expose("/<int:pk>/files", methods=["POST"])
+    @has_access
+    def upload(self, pk):
+        order = order_or_404(pk)
+        form = UploadForm()
+        form.target.choices = self._targets(order)
+        if not form.validate_on_submit():
+            for error in form.files.errors + form.target.errors:
+                flash(str(error), "danger")
+            return redirect(url_for(".show", pk=order.id) + "#files")
+        item = None
+        if form.target.data != "order":
+            # choices only hold this order's articles; look it up scoped all the same
+            item = next((i for i in order.items if str(i.id) == form.target.data), None)
+            if item is None:
+                abort(404)
+        stored: list[files.StoredFile] = []
+        try:
+            for upload in files.real_files(form.files.data):
+                stored.append(files.store(upload))
+        except files.UploadRefused as refused:
+            files.discard(stored)
+            flash(refused.message, "danger")
+            return redirect(url_for(".show", pk=order.id) + "#files")
+        try:
+            for sf in stored:
+                db.session.add(files.record(order, sf, item=item, user=g.user))
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            files.discard(stored)
+            raise
+        flash(_("%(n)d file(s) uploaded.", n=len(stored)), "success")
+        return redirect(url_for(".show", pk=order.id) + "#files")
+
+    @expose("/<int:pk>/files/<int:file_id>")
+    @has_access
+    def download(self, pk, file_id):
+        return files.send_attachment(attachment_or_404(pk, file_id))

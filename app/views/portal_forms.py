@@ -1,0 +1,136 @@
+"""Forms of the customer portal. Every message is shown next to its field."""
+from __future__ import annotations
+
+from flask import g
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.models import LANGUAGES, PAGE_SIZES
+from app.security.passwords import StrongPassword
+from app.services import files
+
+MAX_ARTICLES = 50
+REQUIRED = _l("Please fill in this field.")
+
+
+def check_file_types(form, field):
+    """Refuse a file type outside the allow-list before anything is stored."""
+    for upload in files.real_files(field.data):
+        try:
+            files.check_extension(files.clean_original_name(upload.filename))
+        except files.UploadRefused as refused:
+            raise ValidationError(refused.message)
+
+
+class ArticleForm(Form):
+    article_number = StringField(_l("Article number"), validators=[Optional(), Length(max=100)])
+    description = StringField(_l("Description"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    serial_number = StringField(_l("Serial number"), validators=[Optional(), Length(max=100)])
+    quantity = IntegerField(
+        _l("Quantity"),
+        default=1,
+        validators=[
+            InputRequired(_l("Please enter a quantity.")),
+            NumberRange(min=1, max=100000, message=_l("The quantity must be at least 1.")),
+        ],
+    )
+    fault_description = TextAreaField(
+        _l("Fault description"), validators=[DataRequired(REQUIRED), Length(max=5000)]
+    )
+    files = MultipleFileField(_l("Files"), validators=[check_file_types])
+
+
+class NewOrderForm(FlaskForm):
+    reference = StringField(_l("Reference number"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    items = FieldList(FormField(ArticleForm), min_entries=1, max_entries=MAX_ARTICLES)
+    files = MultipleFileField(_l("Files"), validators=[check_file_types])
+
+    def validate_items(self, field):
+        if not field.entries:
+            raise ValidationError(_l("Please add at least one article."))
+
+
+class UploadForm(FlaskForm):
+    target = SelectField(_l("For"), choices=[], validate_choice=True)
+    files = MultipleFileField(_l("Files"), validators=[check_file_types])
+
+    def validate_files(self, field):
+        if not files.real_files(field.data):
+            raise ValidationError(_l("Please choose at least one file."))
+
+
+class PersonalDataForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
+
+
+def _current_email():
+    return getattr(g.user, "email", None)
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(REQUIRED), StrongPassword(_current_email)]
+    )
+    repeat_password = PasswordField(
+        _l("Repeat password"),
+        validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The passwords do not match."))],
+    )
+
+
+class SettingsForm(FlaskForm):
+    language = SelectField(
+        _l("Language"), choices=[("de", "Deutsch"), ("en", "English")], validators=[DataRequired()]
+    )
+    page_size = SelectField(
+        _l("Orders per page"), choices=[(n, str(n)) for n in PAGE_SIZES], coerce=int
+    )
+
+    def validate_language(self, field):
+        if field.data not in LANGUAGES:
+            raise ValidationError(_l("Please choose a language."))
+
+
+class EmployeeForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(REQUIRED), Length(max=320),
+                    Email(_l("Please enter a valid email address."), check_deliverability=False)],
+    )
+
+
+class RegistrationForm(FlaskForm):
+    company_name = StringField(_l("Company"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    street = StringField(_l("Street"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[DataRequired(REQUIRED), Length(max=20)])
+    city = StringField(_l("City"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    country = StringField(_l("Country"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(REQUIRED), Length(max=320),
+                    Email(_l("Please enter a valid email address."), check_deliverability=False)],
+    )
+    phone = StringField(_l("Phone"), validators=[DataRequired(REQUIRED), Length(max=50)])
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
+    # A field people never see: bots fill it in.
+    website = StringField(validators=[Optional(), Length(max=200)])
