@@ -70,11 +70,12 @@ def create_app(config: dict | None = None) -> Flask:
 
         register_views(appbuilder)
 
-    from app.errors import register_error_handlers
+    from app.errors import refuse_unknown_fab_actions, register_error_handlers
     from app.i18n import init_i18n
 
     init_i18n(app)
     register_error_handlers(app)
+    refuse_unknown_fab_actions(app)
 
     from app.cli import register_cli
 

@@ -1,0 +1,37 @@
+"""Small helpers for the tests: files, page text."""
+from __future__ import annotations
+
+import io
+import re
+from html import unescape
+from pathlib import Path
+
+PDF = b"%PDF-1.4\n% test document\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def upload(name: str, content: bytes = PDF):
+    return (io.BytesIO(content), name)
+
+
+def text(response) -> str:
+    """The visible text of a page (tags removed, entities decoded, spaces folded)."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def stored_files(app) -> list[Path]:
+    return sorted(p for p in Path(app.config["UPLOAD_FOLDER"]).iterdir() if p.is_file())
+
+
+def new_order_data(reference="PO-4711", articles=None, **extra):
+    """Form data for a new portal order: article dicts become items-N-field keys."""
+    articles = articles if articles is not None else [dict(description="Messgerät", quantity="1",
+                                                           fault_description="Display bleibt dunkel")]
+    data = {"reference": reference}
+    for n, article in enumerate(articles):
+        for key, value in article.items():
+            data[f"items-{n}-{key}"] = value
+    data.update(extra)
+    return data

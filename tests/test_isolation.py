@@ -1,0 +1,176 @@
+"""The first promise: one company never sees or changes another company's data.
+
+Every route of the app (FAB's generated ones included) is tried by users of
+company B with the ids and file names of company A's objects, by GET and POST.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Attachment, Order, OrderItem, PortalUser, StatusChange
+from app.services.orders import change_status
+from tests.factories import make_order
+from tests.helpers import new_order_data, upload
+
+ALLOWED = {302, 400, 403, 404, 405}
+SKIP_PREFIXES = ("/static/", "/appbuilder/")
+
+
+@pytest.fixture
+def company_a_data(app, customer_client, company_a, customer_a, company_admin_a, staff_user):
+    """Company A with an order, articles, files (order + article) and a status history."""
+    response = customer_client.post(
+        "/cc/orders/new", content_type="multipart/form-data",
+        data=new_order_data("A-SECRET-REF", [dict(article_number="A-ART", description="A-Device",
+                                                  serial_number="A-SERIAL-0815", quantity="1",
+                                                  fault_description="A-FAULT", files=[upload("a-article.pdf")])],
+                            files=[upload("a-order.pdf")]))
+    assert response.status_code == 302
+    order = db.session.scalars(select(Order).where(Order.reference == "A-SECRET-REF")).one()
+    from app.models import OrderStatus
+    change_status(order, db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one(),
+                  staff_user, note="A-NOTE")
+    db.session.commit()
+    assert len(order.attachments) == 2
+    return order
+
+
+def snapshot(company_id):
+    """Every row company A owns, as plain values."""
+    def rows(model, where):
+        return [tuple(getattr(r, c.key) for c in model.__table__.columns)
+                for r in db.session.scalars(select(model).where(where).order_by(model.id))]
+    db.session.expire_all()
+    return {
+        "orders": rows(Order, Order.company_id == company_id),
+        "items": rows(OrderItem, OrderItem.company_id == company_id),
+        "files": rows(Attachment, Attachment.company_id == company_id),
+        "history": rows(StatusChange, StatusChange.company_id == company_id),
+        "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id)
+                  for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
+    }
+
+
+def markers(order):
+    return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf"]
+
+
+def candidate_values(order, company_a, users):
+    ids = {order.id, company_a.id, *(i.id for i in order.items), *(a.id for a in order.attachments),
+           *(u.id for u in users), *(s.id for s in order.status_changes)}
+    names = [a.stored_name for a in order.attachments] + [f"{a.stored_name}_sep_{a.original_name}"
+                                                          for a in order.attachments]
+    return sorted(str(i) for i in ids), names
+
+
+def urls_for(app, order, company_a, users):
+    """Every route with its arguments filled in with company A's ids and file names."""
+    ids, names = candidate_values(order, company_a, users)
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(SKIP_PREFIXES) or not rule.arguments:
+            continue
+        if rule.arguments == {"locale"}:
+            continue
+        combos = [{}]
+        for arg in sorted(rule.arguments):
+            conv = type(rule._converters[arg]).__name__
+            values = ids if conv in ("IntegerConverter",) or arg in ("pk", "file_id") else ids + names
+            if arg == "name":
+                values = ["delete", "muldelete"]
+            combos = [{**c, arg: v} for c in combos for v in values]
+        for combo in combos:
+            url = rule.rule
+            for arg, value in combo.items():
+                url = re.sub(rf"<(?:[^:>]+:)?{arg}>", value, url)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                out.append((method, url))
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("who", ["customer_b", "company_admin_b"])
+def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_a_data, company_a, customer_a,
+                                                         company_admin_a, who):
+    from tests.conftest import _client_for
+
+    order = company_a_data
+    user = request.getfixturevalue(who)
+    client = _client_for(app, user)
+    before = snapshot(company_a.id)
+    secret = markers(order)
+    tried = 0
+    for method, url in urls_for(app, order, company_a, [customer_a, company_admin_a]):
+        data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9",
+                "first_name": "hacked", "last_name": "hacked", "target": "order", "reference": "hacked"}
+        response = client.open(url, method=method, data=data if method == "POST" else None)
+        tried += 1
+        assert response.status_code in ALLOWED, (method, url, response.status_code)
+        body = response.get_data(as_text=True)
+        leaked = [m for m in secret if m in body]
+        assert not leaked, (method, url, leaked)
+    assert tried > 100, tried
+    print("routes tried:", tried)
+    assert snapshot(company_a.id) == before
+
+
+@pytest.mark.parametrize("who", ["customer_b", "company_admin_b"])
+def test_company_b_pages_without_ids_show_nothing_of_company_a(app, request, company_a_data, who):
+    from tests.conftest import _client_for
+
+    client = _client_for(app, request.getfixturevalue(who))
+    secret = markers(company_a_data)
+    for rule in app.url_map.iter_rules():
+        if rule.arguments or "GET" not in rule.methods or rule.rule.startswith(SKIP_PREFIXES):
+            continue
+        if rule.rule in ("/logout/",):
+            continue
+        for query in ("", "?q=A-SECRET", f"?q={company_a_data.rma_number}", "?_flt_0_company=1&_flt_0_reference=A"):
+            response = client.get(rule.rule + query)
+            body = response.get_data(as_text=True)
+            assert not [m for m in secret[1:] if m in body], (rule.rule, query)
+            rows = body[body.find("<tbody"):body.find("</tbody>")] if "<tbody" in body else ""
+            assert company_a_data.rma_number not in rows, (rule.rule, query)
+
+
+def test_file_downloads_of_company_a_are_refused_to_company_b_by_every_address(app, company_a_data, customer_b):
+    from tests.conftest import _client_for
+
+    client = _client_for(app, customer_b)
+    order = company_a_data
+    for attachment in order.attachments:
+        for url in (f"/cc/orders/{order.id}/files/{attachment.id}",
+                    f"/backend/orders/file/{attachment.id}",
+                    f"/backend/orders/download/{attachment.stored_name}"):
+            response = client.get(url)
+            assert response.status_code in (403, 404), url
+            assert b"%PDF" not in response.data
+
+
+def test_b_cannot_attach_files_to_a_order_via_its_own_order(app, company_a_data, customer_b, company_b):
+    """The article chosen for an upload must belong to the order in the address."""
+    from tests.conftest import _client_for
+
+    client = _client_for(app, customer_b)
+    own = make_order(company_b, customer_b)
+    a_item = company_a_data.items[0]
+    before = snapshot(company_a_data.company_id)
+    response = client.post(f"/cc/orders/{own.id}/files", content_type="multipart/form-data",
+                           data={"target": str(a_item.id), "files": [upload("evil.pdf")]})
+    assert response.status_code in (302, 404)
+    assert snapshot(company_a_data.company_id) == before
+    assert db.session.scalars(select(Attachment).where(Attachment.original_name == "evil.pdf")).all() == []
+
+
+def test_every_portal_route_is_known(app):
+    """A new portal route must be added to the isolation review (and here)."""
+    portal = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/cc"))
+    assert portal == sorted([
+        "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
+        "/cc/employees/new", "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
+        "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
+        "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/new", "/cc/register/", "/cc/register/done",
+    ])
