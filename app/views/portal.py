@@ -128,8 +128,6 @@ class PortalOrderView(BaseView):
             if order is not None:
                 flash(_("Your order was saved. Its RMA number is %(rma)s.", rma=order.rma_number), "success")
                 return redirect(url_for(".show", pk=order.id))
-        elif request.method == "POST":
-            flash(_("Please correct the marked fields."), "danger")
         return self.render_template("portal/new_order.html", form=form)
 
     def _save_new_order(self, form: NewOrderForm):
@@ -150,7 +148,6 @@ class PortalOrderView(BaseView):
         except files.UploadRefused as refused:
             files.discard(stored)
             field.errors = list(field.errors) + [refused.message]
-            flash(_("Please correct the marked fields."), "danger")
             return None
         try:
             items = [{name: entry.form[name].data for name in ARTICLE_FIELDS} for entry in form.items]
