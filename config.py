@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
+from flask_babel import lazy_gettext as _l
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -41,7 +42,7 @@ def database_url(instance_dir: Path) -> str:
 class Config:
     INSTANCE_DIR = Path(env_str("PORTAL_INSTANCE_DIR", str(BASE_DIR / "instance")))
 
-    APP_NAME = "Key account portal"
+    APP_NAME = _l("Key account portal")  # shown in the navbar and title, in the user's language
     APP_THEME = ""
     SQLALCHEMY_DATABASE_URI = database_url(INSTANCE_DIR)
     SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -6,6 +6,7 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -57,7 +58,7 @@ LABELS = {
     "fault_description": _l("Fault description"),
     "customer_number": _l("Customer number"),
     "name": _l("Name"),
-    "vat_id": _l("VAT id"),
+    "vat_id": _l("VAT ID"),
     "active": _l("Active"),
     "first_name": _l("First name"),
     "last_name": _l("Last name"),
@@ -85,7 +86,8 @@ SOURCE_LABELS = {"portal": _l("Portal"), "frontend": _l("Order form"), "backend"
 
 
 def fmt_datetime(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "–"
+    """Local time in the user's language (stored as UTC)."""
+    return format_datetime(value, "short") if value else "–"
 
 
 def fmt_optional(value) -> str:
@@ -190,7 +192,7 @@ class StaffOrderView(ModelView):
     def pre_update(self, item: Order) -> None:
         """Customer data of portal orders cannot be changed, whatever is posted."""
         if item.source == SOURCE_PORTAL and keep_customer_data(item):
-            flash(_("The customer data of portal orders cannot be changed; it was kept."), "warning")
+            flash(_("The customer data of portal orders cannot be changed; they were kept."), "warning")
 
     def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
         # Portal orders: the customer data is shown read-only above the form instead.
@@ -304,7 +306,7 @@ class StaffOrderItemView(ModelView):
 
     def pre_update(self, item: OrderItem) -> None:
         if item.quantity is None or item.quantity < 1:
-            raise ValueError(_("Quantity must be at least 1."))
+            raise ValueError(_("The quantity must be at least 1."))
 
     @expose("/delete/<pk>", methods=["POST"])
     @has_access
@@ -328,6 +330,8 @@ class StaffStatusHistoryView(ModelView):
     class_permission_name = "StaffStatusHistory"
     route_base = "/backend/history"
     include_route_methods = {"list", "show"}
+    list_title = _l("Status history")
+    show_title = _l("Status change")
     label_columns = LABELS
     list_columns = ["order", "from_status", "to_status", "changed_by", "changed_at", "note"]
     formatters_columns = {"changed_at": fmt_datetime, "from_status": fmt_optional}
@@ -344,6 +348,8 @@ class StaffCompanyUserView(ModelView):
     include_route_methods = {"list", "show", "edit"}
     base_filters = [["company_id", FilterHasCompany, None]]
     list_title = _l("Company users")
+    show_title = _l("Company user")
+    edit_title = _l("Edit company user")
     label_columns = LABELS
     list_columns = ["first_name", "last_name", "email", "company", "active", "roles", "last_login"]
     formatters_columns = {"last_login": fmt_datetime}
@@ -398,6 +404,9 @@ class StaffStatusView(ModelView):
     route_base = "/backend/statuses"
     exclude_route_methods = NO_GENERIC_ROUTES | {"delete"}
     list_title = _l("Statuses")
+    show_title = _l("Status")
+    add_title = _l("New status")
+    edit_title = _l("Edit status")
     label_columns = LABELS
     list_columns = ["position", "code", "label_de", "label_en", "is_initial", "is_final"]
     add_columns = ["code", "label_de", "label_en", "position", "is_initial", "is_final"]
@@ -417,7 +426,7 @@ class StaffStatusView(ModelView):
                 select(OrderStatus.id).where(OrderStatus.is_initial.is_(True), OrderStatus.id != (item.id or 0))
             ).first()
             if others is None:
-                raise ValueError(_("One status must stay the initial status of new orders."))
+                raise ValueError(_("One status must remain the initial status for new orders."))
 
     def pre_add(self, item: OrderStatus) -> None:
         self._keep_one_initial(item)

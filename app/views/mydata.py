@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash
 from app.extensions import db
 from app.models import PortalUser
 from app.security import roles
+from app.security.passwords import MIN_LENGTH
 from app.services.accounts import AccountError, create_user, email_taken, hash_password
 from app.views.portal_forms import EmployeeForm, PasswordForm, PersonalDataForm, SettingsForm
 
@@ -35,6 +36,7 @@ class MyDataView(BaseView):
             "portal/my_data.html", tab=tab, user=user, company=user.company,
             personal=personal, password=password, settings=settings,
             is_company_admin=user.has_role(roles.COMPANY_ADMIN),
+            min_password_length=MIN_LENGTH,
         )
 
     @expose("/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -199,7 +200,7 @@ class PortalOrderView(BaseView):
             db.session.rollback()
             files.discard(stored)
             raise
-        flash(_("%(n)d file(s) uploaded.", n=len(stored)), "success")
+        flash(ngettext("%(num)d file uploaded.", "%(num)d files uploaded.", len(stored)), "success")
         return redirect(url_for(".show", pk=order.id) + "#files")
 
     @expose("/<int:pk>/files/<int:file_id>")
