@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := run.py
 
-.PHONY: run setup install test translations clean
+.PHONY: run setup install test translations compile-translations clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 install: $(VENV)/.installed
 
 compile-translations: install
-	$(BIN)/pybabel compile -f -d translations 2>/dev/null || true
+	$(BIN)/pybabel compile -f -d translations
 
 ## setup: migrate, apply permissions and roles, load demo data when the database is empty
 setup: install compile-translations

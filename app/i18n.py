@@ -29,3 +29,6 @@ def select_locale() -> str:
 def init_i18n(app: Flask) -> None:
     app.extensions["babel"].locale_selector = select_locale
     app.jinja_env.globals["get_current_locale"] = get_locale
+    from app.security.roles import role_label
+
+    app.jinja_env.filters["role_label"] = role_label

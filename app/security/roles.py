@@ -11,12 +11,26 @@ the web workers).
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 ADMIN = "Admin"
 STAFF = "Staff"
 COMPANY_ADMIN = "Company Admin"
 CUSTOMER = "Customer"
 
 PORTAL_ROLES = (CUSTOMER, COMPANY_ADMIN)
+
+# What users read; the role names above are data and never change.
+ROLE_LABELS = {
+    ADMIN: _l("Administrator"),
+    STAFF: _l("Staff"),
+    COMPANY_ADMIN: _l("Company admin"),
+    CUSTOMER: _l("Employee"),
+}
+
+
+def role_label(name: str) -> str:
+    return str(ROLE_LABELS.get(name, name))
 
 
 def _crud(view: str, *perms: str) -> list[tuple[str, str]]:

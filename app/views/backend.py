@@ -103,6 +103,16 @@ ORDER_FORMATTERS = {
 }
 
 
+def fmt_bool(value) -> str:
+    return str(_l("Yes") if value else _l("No"))
+
+
+def fmt_roles(roles) -> str:
+    from app.security.roles import role_label
+
+    return ", ".join(role_label(r.name) for r in roles or [])
+
+
 def checkboxes(*names: str) -> dict:
     """Optional checkboxes for NOT NULL booleans.
 
@@ -352,7 +362,7 @@ class StaffCompanyUserView(ModelView):
     edit_title = _l("Edit company user")
     label_columns = LABELS
     list_columns = ["first_name", "last_name", "email", "company", "active", "roles", "last_login"]
-    formatters_columns = {"last_login": fmt_datetime}
+    formatters_columns = {"last_login": fmt_datetime, "active": fmt_bool, "roles": fmt_roles}
     show_columns = ["first_name", "last_name", "email", "phone", "company", "active", "roles", "last_login"]
     edit_columns = ["first_name", "last_name", "phone", "active"]
     search_columns = ["first_name", "last_name", "email", "active"]
@@ -370,7 +380,7 @@ class StaffCompanyView(ModelView):
     edit_title = _l("Edit company")
     label_columns = LABELS
     list_columns = ["customer_number", "name", "city", "country", "active", "created_at"]
-    formatters_columns = {"created_at": fmt_datetime}
+    formatters_columns = {"created_at": fmt_datetime, "active": fmt_bool}
     search_columns = ["customer_number", "name", "city", "country", "email", "active"]
     add_columns = ["customer_number", "name", "street", "postcode", "city", "country", "phone", "email", "vat_id", "active"]
     edit_columns = add_columns
@@ -409,6 +419,7 @@ class StaffStatusView(ModelView):
     edit_title = _l("Edit status")
     label_columns = LABELS
     list_columns = ["position", "code", "label_de", "label_en", "is_initial", "is_final"]
+    formatters_columns = {"is_initial": fmt_bool, "is_final": fmt_bool}
     add_columns = ["code", "label_de", "label_en", "position", "is_initial", "is_final"]
     edit_columns = add_columns
     add_form_extra_fields = edit_form_extra_fields = checkboxes("is_initial", "is_final")
