@@ -63,7 +63,11 @@ class Config:
     UPLOAD_FOLDER = str(Path(env_str("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))))
     UPLOAD_MAX_FILE_SIZE = env_int("UPLOAD_MAX_FILE_SIZE", 25 * 1024 * 1024)
     # a whole request: the files of a new order together (plus the form itself)
-    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 26 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+    UPLOAD_EXTENSIONS = tuple(
+        e.strip() for e in env_str("UPLOAD_EXTENSIONS", "pdf,png,jpg,jpeg,gif,txt,csv,xlsx,docx,zip").split(",")
+        if e.strip()
+    )
 
     # Languages
     BABEL_DEFAULT_LOCALE = "de"

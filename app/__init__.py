@@ -69,6 +69,9 @@ def create_app(config: dict | None = None) -> Flask:
         from app.views import register_views
 
         register_views(appbuilder)
+        from app.security.limits import install_login_limits
+
+        install_login_limits(appbuilder)
 
     from app.errors import refuse_unknown_fab_actions, register_error_handlers
     from app.i18n import init_i18n
@@ -76,6 +79,12 @@ def create_app(config: dict | None = None) -> Flask:
     init_i18n(app)
     register_error_handlers(app)
     refuse_unknown_fab_actions(app)
+    from app.security.first_login import require_own_password
+
+    require_own_password(app)
+    from app.security.headers import install_security_headers
+
+    install_security_headers(app)
 
     from app.cli import register_cli
 

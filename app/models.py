@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     event,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 
@@ -94,6 +95,10 @@ class PortalUser(User):
     phone: Mapped[Optional[str]] = mapped_column(String(50))
     language: Mapped[str] = mapped_column(String(2), nullable=False, default="de", server_default="de")
     page_size: Mapped[int] = mapped_column(Integer, nullable=False, default=25, server_default="25")
+    # set for accounts created with a generated password: the user chooses their own first
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=sa_false()
+    )
 
     company: Mapped[Optional[Company]] = relationship(
         Company, back_populates="users", foreign_keys=[company_id]
@@ -325,3 +330,24 @@ class RegistrationRequest(Model):
 
     def __repr__(self) -> str:
         return self.company_name
+
+
+class AuditEvent(Model):
+    """Who changed what and when: status, customer data, employees, registrations."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    actor_name: Mapped[Optional[str]] = mapped_column(String(200))
+    company_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("company.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    object_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    object_id: Mapped[Optional[int]] = mapped_column(Integer)
+    object_label: Mapped[Optional[str]] = mapped_column(String(200))
+    old_values: Mapped[Optional[str]] = mapped_column(Text)
+    new_values: Mapped[Optional[str]] = mapped_column(Text)
+
+    actor: Mapped[Optional[PortalUser]] = relationship(PortalUser)
+    company: Mapped[Optional[Company]] = relationship(Company)

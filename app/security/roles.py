@@ -63,12 +63,14 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("StaffCompanyUsers", "can_list", "can_show", "can_edit", "can_add"),
     *_crud("StaffStatuses", "can_list", "can_show", "can_add", "can_edit"),
     *_crud("StaffRegistrationRequests", "can_list", "can_show", "can_decide"),
+    *_crud("StaffAudit", "can_list", "can_show"),
     ("menu_access", "Backend"),
     ("menu_access", "Staff orders"),
     ("menu_access", "Staff companies"),
     ("menu_access", "Staff company users"),
     ("menu_access", "Staff statuses"),
     ("menu_access", "Staff registration requests"),
+    ("menu_access", "Staff audit log"),
 ]
 
 ROLE_CONFIGS: dict[str, list[tuple[str, str]]] = {

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
+from app.services import audit
 from app.models import (
     REQUEST_APPROVED,
     REQUEST_PENDING,
@@ -97,6 +98,7 @@ def create_user(
     role = sm.find_role(role_name)
     if role is None:
         raise AccountError(f"missing role {role_name}")
+    generated = password is None
     password = password or generate_password()
     user = PortalUser(
         email=email,
@@ -110,10 +112,20 @@ def create_user(
         company=company,
         company_id=company.id if company else None,
         roles=[role],
+        must_change_password=generated,
     )
     db.session.add(user)
     db.session.flush()
     return user, password
+
+
+def set_active(user: PortalUser, active: bool, actor: PortalUser) -> None:
+    """Activate or deactivate an account, with an audit entry (not committed)."""
+    if bool(user.active) == active:
+        return
+    user.active = active
+    audit.record(audit.EMPLOYEE_ACTIVATED if active else audit.EMPLOYEE_DEACTIVATED, user, actor=actor,
+                 company_id=user.company_id, old={"active": not active}, new={"active": active})
 
 
 def approve_request(req: RegistrationRequest, staff: PortalUser) -> tuple[Company, PortalUser, str]:
@@ -149,6 +161,9 @@ def approve_request(req: RegistrationRequest, staff: PortalUser) -> tuple[Compan
     req.decided_by_id = staff.id
     req.decided_at = utcnow()
     req.company_id = company.id
+    audit.record(audit.REGISTRATION_APPROVED, req, actor=staff, company_id=company.id,
+                 new={"company": company.name, "customer_number": company.customer_number,
+                      "company_admin": user.email})
     return company, user, password
 
 
@@ -159,3 +174,4 @@ def reject_request(req: RegistrationRequest, staff: PortalUser) -> None:
     req.state = REQUEST_REJECTED
     req.decided_by_id = staff.id
     req.decided_at = utcnow()
+    audit.record(audit.REGISTRATION_REJECTED, req, actor=staff, new={"email": req.email})

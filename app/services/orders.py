@@ -7,6 +7,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.services import audit
 from app.models import (
     CUSTOMER_FIELDS,
     SOURCE_PORTAL,
@@ -115,6 +116,7 @@ def change_status(
     note = (note or "").strip() or None
     if status.id == order.status_id and not note:
         return None
+    old_status = order.status
     change = StatusChange(
         order=order,
         company_id=order.company_id,
@@ -127,6 +129,11 @@ def change_status(
     order.status = status
     order.updated_at = change.changed_at
     db.session.add(change)
+    audit.record(
+        audit.ORDER_STATUS, order, actor=user, company_id=order.company_id,
+        old={"status": old_status.code if old_status else None},
+        new={"status": status.code, "note": note},
+    )
     return change
 
 

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 def register_views(appbuilder) -> None:
     from app.views.backend import (
+        StaffAuditView,
         StaffCompanyUserView,
         StaffCompanyView,
         StaffOrderItemView,
@@ -48,5 +49,6 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(
         StaffStatusView, "Staff statuses", label=_l("Statuses"), icon="fa-flag", **backend
     )
+    appbuilder.add_view(StaffAuditView, "Staff audit log", label=_l("Audit log"), icon="fa-history", **backend)
     appbuilder.add_view_no_menu(StaffOrderItemView)
     appbuilder.add_view_no_menu(StaffStatusHistoryView)

@@ -18,6 +18,7 @@ from wtforms.validators import Length, Optional
 from app.extensions import db
 from app.models import (
     CUSTOMER_FIELDS,
+    AuditEvent,
     SOURCE_BACKEND,
     SOURCE_PORTAL,
     Attachment,
@@ -28,7 +29,7 @@ from app.models import (
     PortalUser,
     StatusChange,
 )
-from app.services import files
+from app.services import audit, files
 from app.services.accounts import next_customer_number
 from app.services.orders import change_status, keep_customer_data, prepare_new_order
 
@@ -111,6 +112,21 @@ def fmt_roles(roles) -> str:
     from app.security.roles import role_label
 
     return ", ".join(role_label(r.name) for r in roles or [])
+
+
+def changed_values(obj, names) -> tuple[dict, dict]:
+    """Old and new values of the attributes changed on ``obj`` in this session."""
+    from sqlalchemy import inspect
+
+    state = inspect(obj)
+    old, new = {}, {}
+    for name in names:
+        history = state.attrs[name].history
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else None
+        if history.has_changes() and (before or None) != (after or None):
+            old[name], new[name] = before, after
+    return old, new
 
 
 def checkboxes(*names: str) -> dict:
@@ -201,8 +217,14 @@ class StaffOrderView(ModelView):
 
     def pre_update(self, item: Order) -> None:
         """Customer data of portal orders cannot be changed, whatever is posted."""
-        if item.source == SOURCE_PORTAL and keep_customer_data(item):
-            flash(_("The customer data of portal orders cannot be changed; they were kept."), "warning")
+        if item.source == SOURCE_PORTAL:
+            if keep_customer_data(item):
+                flash(_("The customer data of portal orders cannot be changed; they were kept."), "warning")
+            return
+        old, new = changed_values(item, CUSTOMER_FIELDS)
+        if new:
+            audit.record(audit.ORDER_CUSTOMER_DATA, item, actor=g.user, company_id=item.company_id,
+                         old=old, new=new)
 
     def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
         # Portal orders: the customer data is shown read-only above the form instead.
@@ -366,7 +388,14 @@ class StaffCompanyUserView(ModelView):
     show_columns = ["first_name", "last_name", "email", "phone", "company", "active", "roles", "last_login"]
     edit_columns = ["first_name", "last_name", "phone", "active"]
     search_columns = ["first_name", "last_name", "email", "active"]
+    edit_form_extra_fields = checkboxes("active")
     base_order = ("last_name", "asc")
+
+    def pre_update(self, item: PortalUser) -> None:
+        old, new = changed_values(item, ("active",))
+        if new:
+            audit.record(audit.EMPLOYEE_ACTIVATED if item.active else audit.EMPLOYEE_DEACTIVATED, item,
+                         actor=g.user, company_id=item.company_id, old=old, new=new)
 
 
 class StaffCompanyView(ModelView):
@@ -444,3 +473,34 @@ class StaffStatusView(ModelView):
 
     def pre_update(self, item: OrderStatus) -> None:
         self._keep_one_initial(item)
+
+
+class StaffAuditView(ModelView):
+    """The audit log, read-only."""
+
+    datamodel = SQLAInterface(AuditEvent)
+    class_permission_name = "StaffAudit"
+    route_base = "/backend/audit"
+    include_route_methods = {"list", "show"}
+    list_title = _l("Audit log")
+    show_title = _l("Audit entry")
+    label_columns = {
+        "at": _l("Time"), "actor_name": _l("By"), "company": _l("Company"), "action": _l("Action"),
+        "object_label": _l("Object"), "old_values": _l("Old values"), "new_values": _l("New values"),
+    }
+    list_columns = ["at", "actor_name", "company", "action", "object_label", "old_values", "new_values"]
+    show_columns = list_columns
+    search_columns = ["action", "actor_name", "object_label", "at"]
+    formatters_columns = {"at": fmt_datetime, "company": fmt_optional, "action": lambda a: str(AUDIT_ACTIONS.get(a, a))}
+    base_order = ("at", "desc")
+
+
+AUDIT_ACTIONS = {
+    audit.ORDER_STATUS: _l("Status changed"),
+    audit.ORDER_CUSTOMER_DATA: _l("Customer data changed"),
+    audit.EMPLOYEE_CREATED: _l("Employee created"),
+    audit.EMPLOYEE_ACTIVATED: _l("Account activated"),
+    audit.EMPLOYEE_DEACTIVATED: _l("Account deactivated"),
+    audit.REGISTRATION_APPROVED: _l("Registration approved"),
+    audit.REGISTRATION_REJECTED: _l("Registration rejected"),
+}

@@ -11,7 +11,8 @@ from app.extensions import db
 from app.models import PortalUser
 from app.security import roles
 from app.security.passwords import MIN_LENGTH
-from app.services.accounts import AccountError, create_user, email_taken, hash_password
+from app.services import audit
+from app.services.accounts import AccountError, create_user, email_taken, hash_password, set_active
 from app.views.portal_forms import EmployeeForm, PasswordForm, PersonalDataForm, SettingsForm
 
 TABS = ("personal", "password", "settings")
@@ -71,9 +72,15 @@ class MyDataView(BaseView):
                 _("The current password is wrong.")
             ]
             valid = False
+        elif valid and form.new_password.data == form.current_password.data:
+            form.new_password.errors = list(form.new_password.errors) + [
+                _("The new password must differ from the current one.")
+            ]
+            valid = False
         if not valid:
             return self._render("password", password=form), 422
         user.password = hash_password(form.new_password.data)
+        user.must_change_password = False
         db.session.merge(user)
         db.session.commit()
         flash(_("Your password was changed."), "success")
@@ -138,6 +145,8 @@ class PortalEmployeeView(BaseView):
                         email=email, first_name=form.first_name.data, last_name=form.last_name.data,
                         role_name=roles.CUSTOMER, company=g.user.company, language=g.user.language,
                     )
+                    audit.record(audit.EMPLOYEE_CREATED, user, actor=g.user, company_id=user.company_id,
+                                 new={"email": user.email, "name": user.full_name, "role": roles.CUSTOMER})
                     db.session.commit()
                 except AccountError:
                     db.session.rollback()
@@ -156,7 +165,7 @@ class PortalEmployeeView(BaseView):
         if user.id == g.user.id:
             flash(_("You cannot deactivate yourself."), "danger")
             return redirect(url_for(".list"))
-        user.active = active
+        set_active(user, active, g.user)
         db.session.commit()
         if active:
             flash(_("%(name)s can log in again.", name=user.full_name), "success")

@@ -1,0 +1,48 @@
+"""The audit log: who changed what, when, with old and new values."""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from app.extensions import db
+from app.models import AuditEvent, PortalUser, utcnow
+
+ORDER_STATUS = "order.status"
+ORDER_CUSTOMER_DATA = "order.customer_data"
+EMPLOYEE_CREATED = "employee.created"
+EMPLOYEE_ACTIVATED = "employee.activated"
+EMPLOYEE_DEACTIVATED = "employee.deactivated"
+REGISTRATION_APPROVED = "registration.approved"
+REGISTRATION_REJECTED = "registration.rejected"
+
+
+def _dump(values: Optional[dict[str, Any]]) -> Optional[str]:
+    if not values:
+        return None
+    return json.dumps(values, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def record(
+    action: str,
+    obj,
+    *,
+    actor: Optional[PortalUser],
+    company_id: Optional[int] = None,
+    old: Optional[dict[str, Any]] = None,
+    new: Optional[dict[str, Any]] = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (committed with the change)."""
+    event = AuditEvent(
+        at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_name=(actor.full_name or actor.email) if actor is not None else None,
+        company_id=company_id,
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=getattr(obj, "id", None),
+        object_label=str(obj)[:200],
+        old_values=_dump(old),
+        new_values=_dump(new),
+    )
+    db.session.add(event)
+    return event
