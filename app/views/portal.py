@@ -150,6 +150,9 @@ class PortalOrderView(BaseView):
             files.discard(stored)
             field.errors = list(field.errors) + [refused.message]
             return None
+        except BaseException:
+            files.discard(stored)  # e.g. a full disk: no files without their order
+            raise
         try:
             items = [{name: entry.form[name].data for name in ARTICLE_FIELDS} for entry in form.items]
             for item in items:
@@ -192,6 +195,9 @@ class PortalOrderView(BaseView):
             files.discard(stored)
             flash(refused.message, "danger")
             return redirect(url_for(".show", pk=order.id) + "#files")
+        except BaseException:
+            files.discard(stored)
+            raise
         try:
             for sf in stored:
                 db.session.add(files.record(order, sf, item=item, user=g.user))
