@@ -29,15 +29,24 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def refuse_unknown_fab_actions(app: Flask) -> None:
-    """FAB 5.3's ``/action/<name>/<pk>`` and ``/action_post`` look the action up
+    """Close two FAB 5.3 generic routes.
+
+    FAB 5.3's ``/action/<name>/<pk>`` and ``/action_post`` look the action up
     before checking permissions and answer an unknown name with a 500 (for any
     logged-in user). Answer 404 instead. Can go when FAB checks the name itself.
     """
+    from flask_appbuilder.baseviews import BaseCRUDView
+
     views = {type(v).__name__: v for v in app.appbuilder.baseviews}
+    # FAB's generic /download/<filename> serves any file of UPLOAD_FOLDER, unscoped,
+    # and answers a missing one with a 500. The app never uses it.
+    fab_downloads = {f"{name}.download" for name, v in views.items() if isinstance(v, BaseCRUDView)}
 
     @app.before_request
     def _unknown_action():
         endpoint = request.endpoint or ""
+        if endpoint in fab_downloads:
+            abort(404)
         if not endpoint.endswith((".action", ".action_post")):
             return None
         view = views.get(endpoint.rsplit(".", 1)[0])

@@ -17,6 +17,15 @@ def current_company_id() -> int:
     return company_id if company_id else NO_COMPANY
 
 
+def require_company() -> None:
+    """Portal actions that create company data need a company (staff and admins have none).
+
+    :raises Forbidden: for a user without a company.
+    """
+    if current_company_id() == NO_COMPANY:
+        abort(403)
+
+
 def company_orders() -> Select:
     return select(Order).where(Order.company_id == current_company_id())
 

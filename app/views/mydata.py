@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import PortalUser
 from app.security import roles
 from app.security.passwords import MIN_LENGTH
+from app.security.scoping import require_company
 from app.services import audit
 from app.services.accounts import AccountError, create_user, email_taken, hash_password, set_active
 from app.views.portal_forms import EmployeeForm, PasswordForm, PersonalDataForm, SettingsForm
@@ -112,6 +113,7 @@ class PortalEmployeeView(BaseView):
 
     def _colleague_or_404(self, pk: int) -> PortalUser:
         """A user of the admin's own company; anyone else is 'not found'."""
+        require_company()
         user = db.session.scalars(
             select(PortalUser).where(PortalUser.id == pk, PortalUser.company_id == g.user.company_id)
         ).first()
@@ -122,6 +124,7 @@ class PortalEmployeeView(BaseView):
     @expose("/")
     @has_access
     def list(self):
+        require_company()
         users = db.session.scalars(
             select(PortalUser)
             .where(PortalUser.company_id == g.user.company_id)
@@ -132,6 +135,7 @@ class PortalEmployeeView(BaseView):
     @expose("/new", methods=["GET", "POST"])
     @has_access
     def add(self):
+        require_company()
         form = EmployeeForm()
         if form.validate_on_submit():
             email = form.email.data.strip().lower()

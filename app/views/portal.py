@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.extensions import db
 from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderStatus, PortalUser
-from app.security.scoping import attachment_or_404, company_orders, order_or_404
+from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
 from app.services import files
 from app.services.orders import create_portal_order
 from app.views.index import home_url
@@ -121,6 +121,7 @@ class PortalOrderView(BaseView):
     @expose("/new", methods=["GET", "POST"])
     @has_access
     def add(self):
+        require_company()
         form = NewOrderForm()
         if request.method == "POST" and "add_article" in request.form:
             form.items.append_entry()

@@ -1,0 +1,75 @@
+"""Who may use which route: one declared table, checked against app.url_map.
+
+Every endpoint of the app (FAB's generated ones included) must be listed here;
+a new route that is not fails tests/test_routes.py until someone decides who may use it.
+"""
+from app.security.roles import ADMIN, COMPANY_ADMIN, CUSTOMER, STAFF
+
+ANONYMOUS = "anonymous"
+EVERYONE = frozenset({ANONYMOUS, CUSTOMER, COMPANY_ADMIN, STAFF, ADMIN})
+LOGGED_IN = frozenset({CUSTOMER, COMPANY_ADMIN, STAFF, ADMIN})
+PORTAL = frozenset({CUSTOMER, COMPANY_ADMIN, ADMIN})  # admins hold every permission, but see no company's data
+WITH_COMPANY = frozenset({CUSTOMER, COMPANY_ADMIN})
+COMPANY_ADMINS = frozenset({COMPANY_ADMIN})
+BACKEND = frozenset({STAFF, ADMIN})
+ADMIN_ONLY = frozenset({ADMIN})
+NOBODY = frozenset()
+
+FAB_CRUD = ("list", "show", "add", "edit", "delete", "action", "action_post", "download")
+
+ROUTE_TABLE: dict[str, frozenset] = {
+    # public
+    "static": EVERYONE,
+    "appbuilder.static": EVERYONE,
+    "LocaleView.index": EVERYONE,
+    "UtilView.back": EVERYONE,
+    "PortalIndexView.index": EVERYONE,
+    "PortalHomeView.home": EVERYONE,
+    "PortalAuthDBView.login": EVERYONE,
+    "PortalAuthDBView.logout": EVERYONE,
+    "PortalRegisterView.register": EVERYONE,
+    "PortalRegisterView.done": EVERYONE,
+    "SecurityApi.login": EVERYONE,
+    "SecurityApi.refresh": frozenset(),  # only with a JWT refresh token, never with a session
+    "MenuApi.get_menu_data": ADMIN_ONLY,  # FAB's menu API: no role but Admin holds it
+    # every logged-in user: their own data
+    "MyDataView.index": LOGGED_IN,
+    "MyDataView.personal": LOGGED_IN,
+    "MyDataView.password": LOGGED_IN,
+    "MyDataView.settings": LOGGED_IN,
+    # the portal
+    "PortalOrderView.list": PORTAL,
+    "PortalOrderView.show": PORTAL,
+    "PortalOrderView.add": WITH_COMPANY,
+    "PortalOrderView.upload": PORTAL,
+    "PortalOrderView.download": PORTAL,
+    "PortalEmployeeView.list": COMPANY_ADMINS,
+    "PortalEmployeeView.add": COMPANY_ADMINS,
+    "PortalEmployeeView.activate": COMPANY_ADMINS,
+    "PortalEmployeeView.deactivate": COMPANY_ADMINS,
+    # the staff backend
+    **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
+                                                 "download_file")},
+    "StaffOrderItemView.edit": BACKEND,
+    "StaffOrderItemView.delete": BACKEND,
+    **{f"StaffCompanyView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
+    **{f"StaffCompanyUserView.{m}": BACKEND for m in ("list", "show", "edit")},
+    **{f"StaffRegistrationView.{m}": BACKEND for m in ("list", "show", "approve", "reject")},
+    **{f"StaffStatusView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
+    **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},
+    **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
+    # FAB's security views: admins only
+    **{f"{view}.{m}": ADMIN_ONLY for view in ("PortalUserDBModelView", "RoleModelView", "UserGroupModelView")
+       for m in FAB_CRUD},
+    # FAB's permission lists are read-only, even for admins
+    **{f"{view}.{m}": ADMIN_ONLY if m in ("list", "action", "action_post", "download", "delete") else NOBODY
+       for view in ("PermissionModelView", "ViewMenuModelView", "PermissionViewModelView") for m in FAB_CRUD},
+    "PortalUserDBModelView.userinfo": ADMIN_ONLY,
+    "ResetPasswordView.this_form_get": ADMIN_ONLY,
+    "ResetPasswordView.this_form_post": ADMIN_ONLY,
+    "ResetMyPasswordView.this_form_get": ADMIN_ONLY,
+    "ResetMyPasswordView.this_form_post": ADMIN_ONLY,
+    "UserInfoEditView.this_form_get": ADMIN_ONLY,
+    "UserInfoEditView.this_form_post": ADMIN_ONLY,
+    "UserStatsChartView.chart": ADMIN_ONLY,
+}

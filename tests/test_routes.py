@@ -1,0 +1,102 @@
+"""Every route against the declared table of who may use it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, RegistrationRequest, StatusChange
+from app.security import roles
+from tests.conftest import _client_for
+from tests.factories import make_order, make_user
+from tests.helpers import new_order_data, upload
+from tests.route_table import ANONYMOUS, ROUTE_TABLE
+
+ROLES = [ANONYMOUS, roles.CUSTOMER, roles.COMPANY_ADMIN, roles.STAFF, roles.ADMIN]
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert sorted(endpoints - set(ROUTE_TABLE)) == [], "routes nobody has decided about"
+    assert sorted(set(ROUTE_TABLE) - endpoints) == [], "table rows without a route"
+
+
+@pytest.fixture
+def world(app, customer_client, company_a, customer_a, company_admin_a, staff_user):
+    customer_client.post("/cc/orders/new", content_type="multipart/form-data",
+                         data=new_order_data("PO-R", files=[upload("r.pdf")]))
+    from app.models import Order
+    order = db.session.scalars(select(Order)).one()
+    victim = make_user(company_a, roles.CUSTOMER, email="victim@alpha.example")
+    admin = make_user(None, roles.ADMIN, email="root@example.org")
+    req = RegistrationRequest(company_name="R AG", first_name="R", last_name="S", email="r@r.example")
+    db.session.add(req)
+    db.session.commit()
+    staff_client = _client_for(app, staff_user)
+    staff_client.post(f"/backend/orders/{order.id}/status", data={"status_id": order.status_id + 1, "note": "n"})
+    db.session.commit()
+    return {
+        "order": order.id, "item": order.items[0].id, "file": order.attachments[0].id,
+        "company": company_a.id, "victim": victim.id, "request": req.id,
+        "history": db.session.scalars(select(StatusChange.id)).first(),
+        "audit": db.session.scalars(select(AuditEvent.id)).first(),
+        "users": {roles.CUSTOMER: customer_a, roles.COMPANY_ADMIN: company_admin_a, roles.STAFF: staff_user,
+                  roles.ADMIN: admin},
+    }
+
+
+def _pk_for(endpoint: str, world) -> int:
+    view = endpoint.split(".")[0]
+    return {
+        "StaffOrderItemView": world["item"], "StaffCompanyView": world["company"],
+        "StaffCompanyUserView": world["victim"], "PortalEmployeeView": world["victim"],
+        "StaffRegistrationView": world["request"], "StaffStatusView": 1,
+        "StaffStatusHistoryView": world["history"], "StaffAuditView": world["audit"],
+    }.get(view, world["order"] if view.startswith(("Portal", "Staff")) else 1)
+
+
+def _url(rule, world) -> str:
+    values = {"pk": _pk_for(rule.endpoint, world), "file_id": world["file"], "filename": "x_sep_y.pdf",
+              "name": "x", "locale": "de", "group_by": "0"}
+    if rule.endpoint == "StaffOrderView.download_file":
+        values["pk"] = world["file"]
+    url = rule.rule
+    for arg in rule.arguments:
+        url = re.sub(rf"<(?:[^:>]+:)?{arg}>", str(values[arg]), url)
+    return url
+
+
+def _routes(app):
+    rules = [r for r in app.url_map.iter_rules() if not r.rule.startswith(("/static", "/appbuilder"))]
+    # logging out last, so every other route is tried logged in
+    return sorted(rules, key=lambda r: (r.endpoint.endswith("logout"), r.rule))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_its_routes(app, world, role):
+    client = app.test_client() if role == ANONYMOUS else _client_for(app, world["users"][role])
+    wrong = []
+    for rule in _routes(app):
+        method = "GET" if "GET" in rule.methods else "POST"
+        url = _url(rule, world)
+        response = client.open(url, method=method)
+        refused = response.status_code in (401, 403) or (
+            response.status_code == 302 and "/login" in response.headers.get("Location", "")
+            and not rule.endpoint.startswith(("PortalIndexView", "PortalHomeView", "PortalAuthDBView")))
+        allowed = role in ROUTE_TABLE[rule.endpoint]
+        if response.status_code >= 500:
+            wrong.append((method, url, response.status_code, "server error"))
+        elif allowed and refused:
+            wrong.append((method, url, response.status_code, "refused but should be allowed"))
+        elif not allowed and not (refused or response.status_code in (404, 405)):
+            wrong.append((method, url, response.status_code, "allowed but should be refused"))
+    assert wrong == [], "\n".join(map(str, wrong))
+
+
+def test_admin_without_company_cannot_create_portal_data(app, world):
+    client = _client_for(app, world["users"][roles.ADMIN])
+    assert client.post("/cc/orders/new", data=new_order_data("X")).status_code == 403
+    assert client.post("/cc/employees/new", data={"first_name": "a", "last_name": "b",
+                                                  "email": "x@y.example"}).status_code == 403
