@@ -1,0 +1,229 @@
+"""Headers, cookies, redirects, brute-force limits, first login, the audit log, faults, concurrency."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import AuditEvent, Order, OrderStatus, PortalUser
+from app.security import roles
+from app.security.passwords import password_problems
+from app.services.accounts import generate_password
+from tests.conftest import _app_config, _client_for, login
+from tests.factories import PASSWORD, make_company, make_order, make_user
+from tests.helpers import new_order_data, stored_files, text, upload
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# -- headers, cookies, redirects -----------------------------------------------
+
+@pytest.mark.parametrize("url", ["/login/", "/cc/register/", "/backend/orders/list/", "/nope"])
+def test_security_headers_on_every_response(staff_client, url):
+    response = staff_client.get(url)
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "script-src 'self' 'nonce-" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_every_inline_script_carries_the_nonce_of_the_policy(staff_client, company_a, customer_a):
+    make_order(company_a, customer_a)
+    for url in ("/backend/orders/list/", "/backend/orders/add", "/backend/companies/list/"):
+        response = staff_client.get(url)
+        nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+        html = response.get_data(as_text=True)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+        assert inline or "/add" in url, url
+        assert all(f'nonce="{nonce}"' in attrs for attrs in inline), url
+        assert not re.search(r"\son[a-z]+=", html), url  # no inline event handlers
+
+
+def test_session_cookie_is_httponly_and_samesite(app, client, customer_a):
+    response = login(client, customer_a.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_cookies_are_secure(monkeypatch):
+    import config
+
+    assert config.ProductionConfig.SESSION_COOKIE_SECURE is True
+
+
+@pytest.mark.parametrize("target", ["http://evil.example/", "//evil.example/x", "https:evil.example"])
+def test_no_open_redirect_after_login(client, customer_a, target):
+    response = client.post("/login/?next=" + target, data={"username": customer_a.email, "password": PASSWORD})
+    assert response.status_code == 302 and "evil.example" not in response.headers["Location"]
+
+
+def test_fab_delete_by_get_is_refused_even_for_admins(app, customer_a):
+    admin = make_user(None, roles.ADMIN, email="root@example.org")
+    client = _client_for(app, admin)
+    assert client.get(f"/users/delete/{customer_a.id}").status_code == 405
+    assert db.session.get(PortalUser, customer_a.id) is not None
+
+
+# -- brute force ----------------------------------------------------------------
+
+@pytest.fixture
+def limited_app(tmp_path, database_url):
+    app = create_app({**_app_config(tmp_path, database_url), "RATELIMIT_ENABLED": True,
+                      "AUTH_RATE_LIMIT": "10 per minute"})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def test_web_login_is_limited_per_address(limited_app, customer_a):
+    c = limited_app.test_client()
+    codes = [c.post("/login/", data={"username": f"guess{i}@x.example", "password": "x"}).status_code
+             for i in range(11)]
+    assert codes[:10] == [302] * 10 and codes[10] == 429
+
+
+def test_web_login_is_limited_per_account_across_addresses(limited_app, customer_a):
+    c = limited_app.test_client()
+    codes = [c.post("/login/", data={"username": customer_a.email.upper(), "password": "wrong"},
+                    environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(11)]
+    assert codes[10] == 429
+    # another account from a fresh address is not affected
+    assert c.post("/login/", data={"username": "other@x.example", "password": "x"},
+                  environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 302
+
+
+def test_api_login_is_limited_per_address_and_per_account(limited_app, customer_a):
+    c = limited_app.test_client()
+    codes = [c.post("/api/v1/security/login", json={"username": f"g{i}@x.example", "password": "x",
+                                                    "provider": "db"}).status_code for i in range(11)]
+    assert 429 not in codes[:10] and codes[10] == 429
+    codes = [c.post("/api/v1/security/login", json={"username": customer_a.email, "password": "x", "provider": "db"},
+                    environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}).status_code for i in range(11)]
+    assert codes[10] == 429
+
+
+# -- passwords ------------------------------------------------------------------
+
+def test_generated_passwords_are_strong_and_distinct():
+    passwords = {generate_password() for _ in range(200)}
+    assert len(passwords) == 200
+    assert all(password_problems(p) == [] and len(p) >= 16 for p in passwords)
+
+
+def test_employee_with_generated_password_must_choose_their_own_first(app, company_admin_client):
+    html = company_admin_client.post("/cc/employees/new", data={
+        "first_name": "Neu", "last_name": "Ling", "email": "neu@alpha.example"}).get_data(as_text=True)
+    generated = re.search(r'id="access-password">([^<]+)<', html).group(1)
+    c = app.test_client()
+    assert "/login" not in login(c, "neu@alpha.example", generated).headers["Location"]
+    for url in ("/cc/orders/", "/cc/orders/new", "/"):
+        response = c.get(url)
+        assert response.status_code == 302 and "tab=password" in response.headers["Location"], url
+    assert "Passwort" in text(c.get("/cc/my-data/?tab=password")) or "Password" in text(c.get("/cc/my-data/?tab=password"))
+    response = c.post("/cc/my-data/password", data={"current_password": generated, "new_password": generated,
+                                                    "repeat_password": generated})
+    assert response.status_code == 422  # the same password again is not "your own"
+    response = c.post("/cc/my-data/password", data={"current_password": generated,
+                                                    "new_password": "Mein-eigenes-2026",
+                                                    "repeat_password": "Mein-eigenes-2026"})
+    assert response.status_code == 302
+    assert c.get("/cc/orders/").status_code == 200
+
+
+# -- audit log ------------------------------------------------------------------
+
+def test_audit_log_records_who_changed_what(app, staff_client, company_admin_client, company_a, customer_a,
+                                            staff_user, company_admin_a):
+    portal_order = make_order(company_a, customer_a)
+    walk_in = make_order(None, source="frontend", customer_name="Alt")
+    in_review = db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one()
+    staff_client.post(f"/backend/orders/{portal_order.id}/status", data={"status_id": in_review.id, "note": "da"})
+    staff_client.post(f"/backend/orders/edit/{walk_in.id}", data={"reference": "R", "customer_name": "Neu"})
+    company_admin_client.post("/cc/employees/new", data={"first_name": "A", "last_name": "B",
+                                                         "email": "ab@alpha.example"})
+    company_admin_client.post(f"/cc/employees/{customer_a.id}/deactivate")
+    events = {e.action: e for e in db.session.scalars(select(AuditEvent))}
+    status = events["order.status"]
+    assert (status.actor_id, status.company_id, status.object_label) == (staff_user.id, company_a.id,
+                                                                          portal_order.rma_number)
+    assert json.loads(status.old_values) == {"status": "received"}
+    assert json.loads(status.new_values) == {"status": "in_review", "note": "da"}
+    data = events["order.customer_data"]
+    assert json.loads(data.old_values) == {"customer_name": "Alt"} and json.loads(data.new_values) == {
+        "customer_name": "Neu"}
+    assert events["employee.created"].actor_id == company_admin_a.id
+    assert events["employee.deactivated"].object_id == customer_a.id
+    page = text(staff_client.get("/backend/audit/list/"))
+    assert portal_order.rma_number in page and company_admin_a.full_name in page
+    assert company_admin_client.get("/backend/audit/list/").status_code == 403
+
+
+# -- faults ---------------------------------------------------------------------
+
+def test_a_file_write_error_leaves_no_order_and_no_files(app, customer_client, monkeypatch):
+    from app.services import files
+
+    real_store = files.store
+    calls = {"n": 0}
+
+    def failing_store(upload_):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        return real_store(upload_)
+
+    monkeypatch.setattr(files, "store", failing_store)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    data = new_order_data(articles=[dict(description="X", quantity="1", fault_description="f",
+                                         files=[upload("first.pdf")])], files=[upload("second.pdf")])
+    response = customer_client.post("/cc/orders/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 500 and calls["n"] == 2
+    assert count(Order) == 0 and stored_files(app) == []
+
+
+# -- concurrency ----------------------------------------------------------------
+
+def test_parallel_writers_get_distinct_rma_numbers(app, tmp_path, database_url):
+    """8 writers, each with its own connection, create 125 portal orders each."""
+    company = make_company()
+    user = make_user(company)
+    company_id, user_id = company.id, user.id
+    errors, numbers = [], []
+    lock = threading.Lock()
+
+    def writer():
+        from app.services.orders import create_portal_order
+        from app.models import Company
+
+        with app.app_context():
+            try:
+                for _ in range(125):
+                    order = create_portal_order(db.session.get(Company, company_id),
+                                                db.session.get(PortalUser, user_id), "P",
+                                                [dict(description="d", quantity=1)])
+                    db.session.commit()
+                    with lock:
+                        numbers.append(order.rma_number)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(numbers) == 1000 and len(set(numbers)) == 1000
+    assert count(Order) == 1000
