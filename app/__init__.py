@@ -73,12 +73,13 @@ def create_app(config: dict | None = None) -> Flask:
 
         install_login_limits(appbuilder)
 
-    from app.errors import refuse_unknown_fab_actions, register_error_handlers
+    from app.errors import refuse_impossible_ids, refuse_unknown_fab_actions, register_error_handlers
     from app.i18n import init_i18n
 
     init_i18n(app)
     register_error_handlers(app)
     refuse_unknown_fab_actions(app)
+    refuse_impossible_ids(app)
     from app.security.first_login import require_own_password
 
     require_own_password(app)

@@ -57,3 +57,26 @@ def refuse_unknown_fab_actions(app: Flask) -> None:
         if view is None or name not in getattr(view, "actions", {}):
             abort(404)
         return None
+
+
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value) -> int | None:
+    """An id a database column can hold, or None (``"abc"``, ``-1``, ``10**30``)."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def refuse_impossible_ids(app: Flask) -> None:
+    """Every primary key here is an integer: an id no row can have is a 404, not a
+    database error (PostgreSQL refuses out-of-range integers; FAB routes take strings)."""
+
+    @app.before_request
+    def _ids():
+        for name, value in (request.view_args or {}).items():
+            if name in ("pk", "file_id") and valid_id(value) is None:
+                abort(404)

@@ -100,3 +100,19 @@ def test_admin_without_company_cannot_create_portal_data(app, world):
     assert client.post("/cc/orders/new", data=new_order_data("X")).status_code == 403
     assert client.post("/cc/employees/new", data={"first_name": "a", "last_name": "b",
                                                   "email": "x@y.example"}).status_code == 403
+
+
+@pytest.mark.parametrize("bad", ["99999999999999999999", "abc", "0", "-1"])
+def test_impossible_ids_are_not_found_not_server_errors(app, world, bad):
+    client = _client_for(app, world["users"][roles.ADMIN])
+    staff = _client_for(app, world["users"][roles.STAFF])
+    for rule in _routes(app):
+        if not ({"pk", "file_id"} & set(rule.arguments)):
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            value = bad if arg in ("pk", "file_id") else {"name": "x", "filename": "x", "group_by": "0"}[arg]
+            url = re.sub(rf"<(?:[^:>]+:)?{arg}>", value, url)
+        for c in (client, staff):
+            response = c.open(url, method="GET" if "GET" in rule.methods else "POST")
+            assert response.status_code in (403, 404, 405), (url, response.status_code)

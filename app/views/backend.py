@@ -15,6 +15,7 @@ from wtforms import BooleanField, StringField
 from wtforms.widgets import CheckboxInput
 from wtforms.validators import Length, Optional
 
+from app.errors import valid_id
 from app.extensions import db
 from app.models import (
     CUSTOMER_FIELDS,
@@ -271,7 +272,7 @@ class StaffOrderView(ModelView):
     @has_access
     def change_status(self, pk):
         order = self._order_or_404(pk)
-        status = db.session.get(OrderStatus, request.form.get("status_id", type=int) or 0)
+        status = db.session.get(OrderStatus, valid_id(request.form.get("status_id")) or 0)
         if status is None:
             flash(_("Please choose a status."), "danger")
         elif change_status(order, status, g.user, request.form.get("note")) is None:

@@ -8,6 +8,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from app.errors import valid_id
 from app.extensions import db
 from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
@@ -64,11 +65,11 @@ class PortalOrderView(BaseView):
     @has_access
     def list(self):
         q = (request.args.get("q") or "").strip()[:100]
-        status_id = request.args.get("status", type=int)
+        status_id = valid_id(request.args.get("status"))
         sort = request.args.get("sort", "date")
         sort = sort if sort in self.SORTS else "date"
         direction = "asc" if request.args.get("dir") == "asc" else "desc"
-        page = max(request.args.get("page", 1, type=int) or 1, 1)
+        page = valid_id(request.args.get("page")) or 1
         per_page = page_size_of(g.user)
 
         creator = aliased(PortalUser)
