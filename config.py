@@ -98,6 +98,13 @@ class Config:
     MAIL_USERNAME = env_str("MAIL_USERNAME")
     MAIL_PASSWORD = env_str("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@localhost")
+    # without MAIL_SERVER, mails are written as .eml files here (development, tests)
+    MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR")  # default: <INSTANCE_DIR>/outbox
+    # staff are told about new portal orders and customer messages at this address
+    MAIL_STAFF_ADDRESS = env_str("MAIL_STAFF_ADDRESS", "service@localhost")
+    MAIL_STAFF_LANGUAGE = env_str("MAIL_STAFF_LANGUAGE", "de")
+    # links in mails point here
+    PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:5000")
 
 
 class DevelopmentConfig(Config):

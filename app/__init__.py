@@ -54,6 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
     instance_dir = Path(app.config["INSTANCE_DIR"])
     instance_dir.mkdir(parents=True, exist_ok=True)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("MAIL_OUTBOX_DIR"):
+        app.config["MAIL_OUTBOX_DIR"] = str(instance_dir / "outbox")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_dir)
 
@@ -86,6 +88,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.security.headers import install_security_headers
 
     install_security_headers(app)
+    from app.services.mail import init_mail_delivery
+
+    init_mail_delivery(app)
 
     from app.cli import register_cli
 

@@ -39,5 +39,21 @@ def demo_command() -> None:
         click.echo(f"  {role:<45} {email:<42} {password}")
 
 
+
+
+@portal_cli.command("send-mail")
+def send_mail_command() -> None:
+    """Send queued mail that is due (run it from cron: failed mails are retried with backoff)."""
+    from app.services.mail import deliver_pending
+
+    total_sent = total_failed = 0
+    while True:
+        sent, failed = deliver_pending()
+        total_sent, total_failed = total_sent + sent, total_failed + failed
+        if sent + failed == 0 or sent == 0:
+            break
+    click.echo(f"mail: {total_sent} sent, {total_failed} failed")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(portal_cli)

@@ -32,6 +32,8 @@ def utcnow() -> dt.datetime:
 
 
 LANGUAGES = ("de", "en")
+NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE = "all", "final", "none"
+NOTIFY_CHOICES = (NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE)
 PAGE_SIZES = (10, 25, 50, 100)
 
 SOURCE_PORTAL = "portal"
@@ -95,6 +97,9 @@ class PortalUser(User):
     phone: Mapped[Optional[str]] = mapped_column(String(50))
     language: Mapped[str] = mapped_column(String(2), nullable=False, default="de", server_default="de")
     page_size: Mapped[int] = mapped_column(Integer, nullable=False, default=25, server_default="25")
+    # which status changes of the company's orders are mailed to this user
+    notify_status: Mapped[str] = mapped_column(String(5), nullable=False, default=NOTIFY_ALL,
+                                               server_default=NOTIFY_ALL)
     # set for accounts created with a generated password: the user chooses their own first
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=sa_false()
@@ -351,3 +356,40 @@ class AuditEvent(Model):
 
     actor: Mapped[Optional[PortalUser]] = relationship(PortalUser)
     company: Mapped[Optional[Company]] = relationship(Company)
+
+
+class OrderMessage(Model):
+    """A message on an order between the customer and staff, or a staff-internal note."""
+
+    __tablename__ = "order_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("repair_order.id"), nullable=False, index=True)
+    company_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("company.id"), index=True)
+    author_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    from_staff: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    internal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    order: Mapped[Order] = relationship(Order)
+    author: Mapped[Optional[PortalUser]] = relationship(PortalUser)
+
+
+class OutgoingMail(Model):
+    """A mail to send: queued with the change that caused it, sent after commit, retried."""
+
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320), nullable=False)
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    language: Mapped[str] = mapped_column(String(2), nullable=False, default="de")
+    order_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("repair_order.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)

@@ -51,6 +51,8 @@ def _app_config(tmp, url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTANCE_DIR": str(tmp / "instance"),
         "UPLOAD_FOLDER": str(tmp / "uploads"),
+        "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
+        "MAIL_SERVER": None,
         "SECRET_KEY": "test-secret",
         "FAB_UPDATE_PERMS": False,
     }

@@ -29,6 +29,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalAuthDBView.logout": EVERYONE,
     "PortalRegisterView.register": EVERYONE,
     "PortalRegisterView.done": EVERYONE,
+    "SetPasswordView.set_password": EVERYONE,
     "SecurityApi.login": EVERYONE,
     "SecurityApi.refresh": frozenset(),  # only with a JWT refresh token, never with a session
     "MenuApi.get_menu_data": ADMIN_ONLY,  # FAB's menu API: no role but Admin holds it
@@ -43,13 +44,14 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalOrderView.add": WITH_COMPANY,
     "PortalOrderView.upload": PORTAL,
     "PortalOrderView.download": PORTAL,
+    "PortalOrderView.message": PORTAL,
     "PortalEmployeeView.list": COMPANY_ADMINS,
     "PortalEmployeeView.add": COMPANY_ADMINS,
     "PortalEmployeeView.activate": COMPANY_ADMINS,
     "PortalEmployeeView.deactivate": COMPANY_ADMINS,
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
-                                                 "download_file")},
+                                                 "download_file", "message")},
     "StaffOrderItemView.edit": BACKEND,
     "StaffOrderItemView.delete": BACKEND,
     **{f"StaffCompanyView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
@@ -58,6 +60,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffStatusView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
     **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
+    **{f"StaffOutboxView.{m}": BACKEND for m in ("list", "show")},
     # FAB's security views: admins only
     **{f"{view}.{m}": ADMIN_ONLY for view in ("PortalUserDBModelView", "RoleModelView", "UserGroupModelView")
        for m in FAB_CRUD},

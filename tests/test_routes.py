@@ -59,7 +59,7 @@ def _pk_for(endpoint: str, world) -> int:
 
 def _url(rule, world) -> str:
     values = {"pk": _pk_for(rule.endpoint, world), "file_id": world["file"], "filename": "x_sep_y.pdf",
-              "name": "x", "locale": "de", "group_by": "0"}
+              "name": "x", "locale": "de", "group_by": "0", "token": "not-a-token"}
     if rule.endpoint == "StaffOrderView.download_file":
         values["pk"] = world["file"]
     url = rule.rule

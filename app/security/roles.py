@@ -43,7 +43,7 @@ MY_DATA_PERMISSIONS: list[tuple[str, str]] = [
 ]
 
 CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
-    *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download"),
+    *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download", "can_message"),
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
 ]
@@ -56,7 +56,7 @@ COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
 # -- the staff backend ---------------------------------------------------------
 STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("StaffOrders", "can_list", "can_show", "can_add", "can_edit", "can_change_status",
-           "can_download"),
+           "can_download", "can_message"),
     *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),
     *_crud("StaffStatusHistory", "can_list", "can_show"),
     *_crud("StaffCompanies", "can_list", "can_show", "can_add", "can_edit"),
@@ -64,6 +64,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("StaffStatuses", "can_list", "can_show", "can_add", "can_edit"),
     *_crud("StaffRegistrationRequests", "can_list", "can_show", "can_decide"),
     *_crud("StaffAudit", "can_list", "can_show"),
+    *_crud("StaffOutbox", "can_list", "can_show"),
     ("menu_access", "Backend"),
     ("menu_access", "Staff orders"),
     ("menu_access", "Staff companies"),
@@ -71,6 +72,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     ("menu_access", "Staff statuses"),
     ("menu_access", "Staff registration requests"),
     ("menu_access", "Staff audit log"),
+    ("menu_access", "Staff outbox"),
 ]
 
 ROLE_CONFIGS: dict[str, list[tuple[str, str]]] = {

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 def register_views(appbuilder) -> None:
     from app.views.backend import (
         StaffAuditView,
+        StaffOutboxView,
         StaffCompanyUserView,
         StaffCompanyView,
         StaffOrderItemView,
@@ -16,7 +17,7 @@ def register_views(appbuilder) -> None:
     )
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
-    from app.views.register import PortalRegisterView, limit_registration
+    from app.views.register import PortalRegisterView, SetPasswordView, limit_registration
     from app.views.registrations import StaffRegistrationView
 
     # -- the portal (/cc/) --------------------------------------------------------
@@ -28,7 +29,9 @@ def register_views(appbuilder) -> None:
     )
     appbuilder.add_view_no_menu(MyDataView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)
+    set_password = appbuilder.add_view_no_menu(SetPasswordView)
     limit_registration(appbuilder, register)
+    limit_registration(appbuilder, set_password)
 
     # -- the staff backend ------------------------------------------------------
     backend = dict(category="Backend", category_label=_l("Backend"), category_icon="fa-wrench")
@@ -50,5 +53,6 @@ def register_views(appbuilder) -> None:
         StaffStatusView, "Staff statuses", label=_l("Statuses"), icon="fa-flag", **backend
     )
     appbuilder.add_view(StaffAuditView, "Staff audit log", label=_l("Audit log"), icon="fa-history", **backend)
+    appbuilder.add_view(StaffOutboxView, "Staff outbox", label=_l("Outbox"), icon="fa-envelope", **backend)
     appbuilder.add_view_no_menu(StaffOrderItemView)
     appbuilder.add_view_no_menu(StaffStatusHistoryView)

@@ -20,6 +20,8 @@ from app.extensions import db
 from app.models import (
     CUSTOMER_FIELDS,
     AuditEvent,
+    OrderMessage,
+    OutgoingMail,
     SOURCE_BACKEND,
     SOURCE_PORTAL,
     Attachment,
@@ -30,7 +32,7 @@ from app.models import (
     PortalUser,
     StatusChange,
 )
-from app.services import audit, files
+from app.services import audit, files, notify
 from app.services.accounts import next_customer_number
 from app.services.orders import change_status, keep_customer_data, prepare_new_order
 
@@ -188,6 +190,7 @@ class StaffOrderView(ModelView):
         "change_status": "change_status",
         "add_item": "edit",
         "download_file": "download",
+        "message": "message",
     }
 
     list_title = _l("Orders")
@@ -246,6 +249,10 @@ class StaffOrderView(ModelView):
         order = self._order_or_404(pk)
         widgets = self._show(order.id)
         statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
+        messages = db.session.scalars(
+            select(OrderMessage).where(OrderMessage.order_id == order.id)
+            .order_by(OrderMessage.created_at, OrderMessage.id)
+        ).all()
         return self.render_template(
             self.show_template,
             pk=order.id,
@@ -253,7 +260,25 @@ class StaffOrderView(ModelView):
             widgets=widgets,
             order=order,
             statuses=statuses,
+            messages=messages,
         )
+
+    @expose("/<int:pk>/messages", methods=["POST"])
+    @has_access
+    def message(self, pk):
+        order = self._order_or_404(pk)
+        form = StaffMessageForm()
+        if not form.validate_on_submit():
+            flash(_("Please write a message."), "danger")
+            return redirect(url_for(".show", pk=order.id) + "#messages")
+        message = OrderMessage(order=order, company_id=order.company_id, author_id=g.user.id, from_staff=True,
+                               internal=bool(form.internal.data), body=form.body.data.strip())
+        db.session.add(message)
+        db.session.flush()
+        notify.message_posted(message)
+        db.session.commit()
+        flash(_("Internal note saved.") if message.internal else _("Message sent to the customer."), "success")
+        return redirect(url_for(".show", pk=order.id) + "#messages")
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
@@ -275,9 +300,11 @@ class StaffOrderView(ModelView):
         status = db.session.get(OrderStatus, valid_id(request.form.get("status_id")) or 0)
         if status is None:
             flash(_("Please choose a status."), "danger")
-        elif change_status(order, status, g.user, request.form.get("note")) is None:
+        elif (change := change_status(order, status, g.user, request.form.get("note"))) is None:
             flash(_("The order already has this status."), "info")
         else:
+            db.session.flush()
+            notify.status_changed(order, change)
             db.session.commit()
             flash(_("Status changed to %(status)s.", status=status.label), "success")
         return redirect(url_for(".show", pk=order.id))
@@ -309,6 +336,7 @@ class StaffOrderView(ModelView):
 
 
 from app.views.forms import StaffItemForm  # noqa: E402  (forms import the labels above)
+from app.views.portal_forms import StaffMessageForm  # noqa: E402
 
 
 class StaffOrderItemView(ModelView):
@@ -505,3 +533,24 @@ AUDIT_ACTIONS = {
     audit.REGISTRATION_APPROVED: _l("Registration approved"),
     audit.REGISTRATION_REJECTED: _l("Registration rejected"),
 }
+
+
+class StaffOutboxView(ModelView):
+    """Every mail the portal sent or still tries to send."""
+
+    datamodel = SQLAInterface(OutgoingMail)
+    class_permission_name = "StaffOutbox"
+    route_base = "/backend/outbox"
+    include_route_methods = {"list", "show"}
+    list_title = _l("Outbox")
+    show_title = _l("Mail")
+    label_columns = {
+        "recipient": _l("Recipient"), "subject": _l("Subject"), "body": _l("Text"), "kind": _l("Kind"),
+        "language": _l("Language"), "created_at": _l("Created at"), "sent_at": _l("Sent at"),
+        "attempts": _l("Attempts"), "last_error": _l("Last error"),
+    }
+    list_columns = ["created_at", "recipient", "subject", "sent_at", "attempts", "last_error"]
+    show_columns = ["created_at", "recipient", "language", "subject", "body", "sent_at", "attempts", "last_error"]
+    search_columns = ["recipient", "subject", "sent_at", "created_at"]
+    formatters_columns = {"created_at": fmt_datetime, "sent_at": fmt_datetime, "last_error": fmt_optional}
+    base_order = ("created_at", "desc")

@@ -12,7 +12,7 @@ from app.models import PortalUser
 from app.security import roles
 from app.security.passwords import MIN_LENGTH
 from app.security.scoping import require_company
-from app.services import audit
+from app.services import audit, notify
 from app.services.accounts import AccountError, create_user, email_taken, hash_password, set_active
 from app.views.portal_forms import EmployeeForm, PasswordForm, PersonalDataForm, SettingsForm
 
@@ -32,7 +32,8 @@ class MyDataView(BaseView):
         personal = personal or PersonalDataForm(obj=user, formdata=None)
         password = password or PasswordForm(formdata=None)
         settings = settings or SettingsForm(
-            formdata=None, data={"language": user.language, "page_size": user.page_size}
+            formdata=None, data={"language": user.language, "page_size": user.page_size,
+                                 "notify_status": user.notify_status}
         )
         return self.render_template(
             "portal/my_data.html", tab=tab, user=user, company=user.company,
@@ -96,6 +97,7 @@ class MyDataView(BaseView):
         user = g.user
         user.language = form.language.data
         user.page_size = form.page_size.data
+        user.notify_status = form.notify_status.data or user.notify_status
         db.session.merge(user)
         db.session.commit()
         session["locale"] = user.language
@@ -151,6 +153,7 @@ class PortalEmployeeView(BaseView):
                     )
                     audit.record(audit.EMPLOYEE_CREATED, user, actor=g.user, company_id=user.company_id,
                                  new={"email": user.email, "name": user.full_name, "role": roles.CUSTOMER})
+                    notify.account_created(user, approved=False)
                     db.session.commit()
                 except AccountError:
                     db.session.rollback()

@@ -10,12 +10,12 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.errors import valid_id
 from app.extensions import db
-from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderStatus, PortalUser
+from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
-from app.services import files
+from app.services import files, notify
 from app.services.orders import create_portal_order
 from app.views.index import home_url
-from app.views.portal_forms import NewOrderForm, UploadForm
+from app.views.portal_forms import MessageForm, NewOrderForm, UploadForm
 
 ARTICLE_FIELDS = ("article_number", "description", "serial_number", "quantity", "fault_description")
 
@@ -49,6 +49,7 @@ class PortalOrderView(BaseView):
     class_permission_name = "PortalOrders"
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "upload": "upload", "download": "download",
+        "message": "message",
     }
     default_view = "list"
 
@@ -109,7 +110,36 @@ class PortalOrderView(BaseView):
         order = order_or_404(pk)
         form = UploadForm()
         form.target.choices = self._targets(order)
-        return self.render_template("portal/order.html", order=order, form=form)
+        return self._render_order(order, form, MessageForm(formdata=None))
+
+    def _render_order(self, order, form, message_form, status=200):
+        messages = db.session.scalars(
+            select(OrderMessage)
+            .where(OrderMessage.order_id == order.id, OrderMessage.company_id == order.company_id,
+                   OrderMessage.internal.is_(False))
+            .options(joinedload(OrderMessage.author))
+            .order_by(OrderMessage.created_at, OrderMessage.id)
+        ).all()
+        return self.render_template("portal/order.html", order=order, form=form, messages=messages,
+                                    message_form=message_form), status
+
+    @expose("/<int:pk>/messages", methods=["POST"])
+    @has_access
+    def message(self, pk):
+        order = order_or_404(pk)
+        form = MessageForm()
+        if not form.validate_on_submit():
+            upload_form = UploadForm(formdata=None)
+            upload_form.target.choices = self._targets(order)
+            return self._render_order(order, upload_form, form, 422)
+        message = OrderMessage(order=order, company_id=order.company_id, author_id=g.user.id,
+                               from_staff=False, internal=False, body=form.body.data.strip())
+        db.session.add(message)
+        db.session.flush()
+        notify.message_posted(message)
+        db.session.commit()
+        flash(_("Your message was sent."), "success")
+        return redirect(url_for(".show", pk=order.id) + "#messages")
 
     @staticmethod
     def _targets(order):
@@ -166,6 +196,7 @@ class PortalOrderView(BaseView):
                     db.session.add(files.record(order, sf, item=item, user=user))
             for sf in order_files:
                 db.session.add(files.record(order, sf, user=user))
+            notify.order_created(order)
             db.session.commit()
         except BaseException:
             db.session.rollback()

@@ -5,6 +5,7 @@ from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     FieldList,
     Form,
@@ -19,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.models import LANGUAGES, PAGE_SIZES
+from app.models import LANGUAGES, NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE, PAGE_SIZES
 from app.security.passwords import StrongPassword
 from app.services import files
 
@@ -73,6 +74,22 @@ class UploadForm(FlaskForm):
             raise ValidationError(_l("Please choose at least one file."))
 
 
+class MessageForm(FlaskForm):
+    body = TextAreaField(_l("Message"), validators=[DataRequired(REQUIRED), Length(max=5000)])
+
+
+class StaffMessageForm(MessageForm):
+    internal = BooleanField(_l("Internal note (the customer does not see it)"))
+
+
+class SetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), StrongPassword()])
+    repeat_password = PasswordField(
+        _l("Repeat password"),
+        validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The passwords do not match."))],
+    )
+
+
 class PersonalDataForm(FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
@@ -101,6 +118,16 @@ class SettingsForm(FlaskForm):
     page_size = SelectField(
         _l("Orders per page"), choices=[(n, str(n)) for n in PAGE_SIZES], coerce=int
     )
+    notify_status = SelectField(
+        _l("Notifications"),
+        choices=[(NOTIFY_ALL, _l("Every status change")), (NOTIFY_FINAL, _l("Only final statuses")),
+                 (NOTIFY_NONE, _l("None"))],
+        validate_choice=False,  # left out: the setting stays as it is
+    )
+
+    def validate_notify_status(self, field):
+        if field.data not in (None, "", NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE):
+            raise ValidationError(_l("Not a valid choice."))
 
     def validate_language(self, field):
         if field.data not in LANGUAGES:

@@ -1,7 +1,7 @@
 """Register: a company without an account requests access; staff decide later."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import REQUEST_PENDING, RegistrationRequest
 from app.services.accounts import email_taken
-from app.views.portal_forms import RegistrationForm
+from app.security.tokens import user_for_token
+from app.services.accounts import hash_password
+from app.views.portal_forms import RegistrationForm, SetPasswordForm
 
 REGISTER_LIMIT = "5 per hour; 20 per day"
 
@@ -65,3 +67,25 @@ def limit_registration(appbuilder, view) -> None:
     """Rate-limit POSTs to the registration form (Flask-Limiter through FAB's limiter)."""
     limit = current_app.config.get("REGISTER_RATE_LIMIT", REGISTER_LIMIT)
     appbuilder.sm.limiter.limit(limit, methods=["POST"])(view.blueprint)
+
+
+class SetPasswordView(BaseView):
+    """Public: the link from a welcome mail lets a new user choose their password (once)."""
+
+    route_base = "/cc/set-password"
+    default_view = "set_password"
+
+    @expose("/<token>", methods=["GET", "POST"])
+    def set_password(self, token):
+        user = user_for_token(token)
+        if user is None:
+            return self.render_template("portal/set_password_invalid.html"), 404
+        form = SetPasswordForm()
+        if form.validate_on_submit():
+            user.password = hash_password(form.new_password.data)
+            user.must_change_password = False
+            db.session.commit()
+            flash(_("Your password was set. You can log in now."), "success")
+            return redirect(url_for("PortalAuthDBView.login"))
+        status = 422 if request.method == "POST" else 200
+        return self.render_template("portal/set_password.html", form=form, user=user), status

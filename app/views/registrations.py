@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import RegistrationRequest
+from app.services import notify
 from app.services.accounts import AccountError, approve_request, reject_request
 from app.views.backend import LABELS, NO_GENERIC_ROUTES, fmt_datetime, fmt_optional
 
@@ -73,6 +74,7 @@ class StaffRegistrationView(ModelView):
         req = self._request_or_404(pk)
         try:
             company, user, password = approve_request(req, g.user)
+            notify.account_created(user, approved=True)
         except AccountError as exc:
             db.session.rollback()
             flash(_account_error_message(exc), "danger")
@@ -94,6 +96,7 @@ class StaffRegistrationView(ModelView):
         req = self._request_or_404(pk)
         try:
             reject_request(req, g.user)
+            notify.registration_rejected(req)
         except AccountError as exc:
             db.session.rollback()
             flash(_account_error_message(exc), "danger")
