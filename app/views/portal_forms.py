@@ -28,6 +28,18 @@ MAX_ARTICLES = 50
 REQUIRED = _l("Please fill in this field.")
 
 
+def required_text(label, max_length: int) -> StringField:
+    return StringField(label, validators=[DataRequired(REQUIRED), Length(max=max_length)])
+
+
+def email_field() -> EmailField:
+    return EmailField(
+        _l("Email"),
+        validators=[DataRequired(REQUIRED), Length(max=320),
+                    Email(_l("Please enter a valid email address."), check_deliverability=False)],
+    )
+
+
 def check_file_types(form, field):
     """Refuse a file type outside the allow-list before anything is stored."""
     for upload in files.real_files(field.data):
@@ -91,8 +103,8 @@ class SetPasswordForm(FlaskForm):
 
 
 class PersonalDataForm(FlaskForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    first_name = required_text(_l("First name"), 64)
+    last_name = required_text(_l("Last name"), 64)
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
 
 
@@ -135,29 +147,21 @@ class SettingsForm(FlaskForm):
 
 
 class EmployeeForm(FlaskForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    email = EmailField(
-        _l("Email"),
-        validators=[DataRequired(REQUIRED), Length(max=320),
-                    Email(_l("Please enter a valid email address."), check_deliverability=False)],
-    )
+    first_name = required_text(_l("First name"), 64)
+    last_name = required_text(_l("Last name"), 64)
+    email = email_field()
 
 
 class RegistrationForm(FlaskForm):
-    company_name = StringField(_l("Company"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    street = StringField(_l("Street"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    postcode = StringField(_l("Postcode"), validators=[DataRequired(REQUIRED), Length(max=20)])
-    city = StringField(_l("City"), validators=[DataRequired(REQUIRED), Length(max=100)])
-    country = StringField(_l("Country"), validators=[DataRequired(REQUIRED), Length(max=100)])
-    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    email = EmailField(
-        _l("Email"),
-        validators=[DataRequired(REQUIRED), Length(max=320),
-                    Email(_l("Please enter a valid email address."), check_deliverability=False)],
-    )
-    phone = StringField(_l("Phone"), validators=[DataRequired(REQUIRED), Length(max=50)])
+    company_name = required_text(_l("Company"), 200)
+    street = required_text(_l("Street"), 200)
+    postcode = required_text(_l("Postcode"), 20)
+    city = required_text(_l("City"), 100)
+    country = required_text(_l("Country"), 100)
+    first_name = required_text(_l("First name"), 64)
+    last_name = required_text(_l("Last name"), 64)
+    email = email_field()
+    phone = required_text(_l("Phone"), 50)
     message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
     # A field people never see: bots fill it in.
     website = StringField(validators=[Optional(), Length(max=200)])
