@@ -1,12 +1,16 @@
 """Friendly error pages (413 for too large uploads, 404, 403)."""
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 
 
 def _page(code: int, title: str, text: str):
     appbuilder = current_app.appbuilder
+    if "user" not in g:  # refused before FAB's own before_request ran (e.g. a CSRF error)
+        from flask_login import current_user
+
+        g.user = current_user._get_current_object()
     return render_template(
         "error.html", code=code, title=title, text=text, appbuilder=appbuilder,
         base_template=appbuilder.base_template,
@@ -20,6 +24,27 @@ def register_error_handlers(app: Flask) -> None:
         return _page(413, _("Files too large"),
                      _("The files you sent are larger than %(mb)d MB together. Nothing was saved: "
                        "please go back and send fewer or smaller files.", mb=mb))
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        if request.path.startswith("/api/"):
+            return {"message": "Forbidden"}, 403
+        return _page(403, _("No access"), _("You have no access to this page. If you think you should have, "
+                                            "please ask your company's administrator or our service team."))
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        if request.path.startswith("/api/"):
+            return {"message": "Bad request"}, 400
+        return _page(400, _("Bad request"), _("The request could not be understood. Please go back and try again."))
+
+    @app.before_request
+    def _no_nul_bytes():
+        """Text with NUL bytes is never meaningful here, and PostgreSQL cannot store it."""
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+            if any("\x00" in value for values in request.form.listvalues() for value in values):
+                abort(400)
 
     @app.errorhandler(404)
     def not_found(_error):

@@ -128,3 +128,21 @@ def test_csrf_protects_state_changing_posts(app, staff_user, company_a, customer
     assert response.status_code == 400
     db.session.refresh(order)
     assert order.status_id == before
+
+
+def test_forbidden_pages_are_friendly_and_in_the_users_language(customer_client):
+    from tests.helpers import text
+
+    response = customer_client.get("/backend/orders/list/")
+    assert response.status_code == 403
+    page = text(response)
+    assert "Kein Zugriff" in page or "No access" in page
+    assert "Forbidden" not in page
+
+
+def test_nul_bytes_in_forms_are_a_bad_request_not_a_server_error(customer_client, customer_a):
+    response = customer_client.post("/cc/my-data/personal", data={"first_name": "A\x00", "last_name": "B"})
+    assert response.status_code == 400
+    from app.extensions import db
+    db.session.refresh(customer_a)
+    assert "\x00" not in customer_a.first_name

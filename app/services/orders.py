@@ -137,11 +137,12 @@ def change_status(
     return change
 
 
-def keep_customer_data(order: Order) -> list[str]:
+def keep_customer_data(order: Order, submitted: Optional[set] = None) -> list[str]:
     """Undo any change to the customer data of ``order`` made in this session.
 
-    Returns the fields where a different, non-empty value had been submitted
-    (an attempt to change them, as opposed to fields simply left out of a form).
+    Returns the fields where a different value had been submitted (an attempt to
+    change them); fields a form simply left out (not in ``submitted``) are kept
+    without counting as an attempt.
     """
     from sqlalchemy import inspect
 
@@ -153,7 +154,7 @@ def keep_customer_data(order: Order) -> list[str]:
             continue
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
-        if (new or None) != (old or None):
+        if (new or None) != (old or None) and (submitted is None or name in submitted):
             attempted.append(name)
         setattr(order, name, old)
     return attempted

@@ -222,7 +222,7 @@ class StaffOrderView(ModelView):
     def pre_update(self, item: Order) -> None:
         """Customer data of portal orders cannot be changed, whatever is posted."""
         if item.source == SOURCE_PORTAL:
-            if keep_customer_data(item):
+            if keep_customer_data(item, submitted=set(request.form)):
                 flash(_("The customer data of portal orders cannot be changed; they were kept."), "warning")
             return
         old, new = changed_values(item, CUSTOMER_FIELDS)

@@ -156,6 +156,9 @@ class PortalOrderView(BaseView):
         form = NewOrderForm()
         if request.method == "POST" and "add_article" in request.form:
             form.items.append_entry()
+            if any(f.filename for f in request.files.values()):
+                # without JavaScript the page reloads, and browsers never keep chosen files
+                flash(_("Please choose the files again."), "info")
         elif form.validate_on_submit():
             order = self._save_new_order(form)
             if order is not None:
