@@ -206,3 +206,16 @@ def test_rma_numbers_are_unique_and_sequential(app, company_a, customer_a):
     numbers = [int(o.rma_number.rsplit("-", 1)[1]) for o in orders]
     assert numbers == list(range(numbers[0], numbers[0] + 5))
     assert all(o.rma_number.startswith(f"RMA-{o.created_at.year}-") for o in orders)
+
+
+def test_staff_filter_by_company_id_number_or_name_without_a_list_of_all_companies(staff_client, company_a,
+                                                                                    company_b, customer_a,
+                                                                                    customer_b):
+    a = make_order(company_a, customer_a)
+    b = make_order(company_b, customer_b)
+    for value in (str(company_a.id), company_a.customer_number, "alpha antr"):
+        page = staff_client.get("/backend/orders/list/", query_string={"_flt_0_company": value}).get_data(as_text=True)
+        assert a.rma_number in page and b.rma_number not in page, value
+    html = staff_client.get("/backend/orders/list/").get_data(as_text=True)
+    # the search form offers no <option> per company
+    assert f'value="{company_b.id}">{company_b}' not in html and "Beta Instruments Ltd</option>" not in html

@@ -9,7 +9,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from wtforms import BooleanField, StringField
 from wtforms.widgets import CheckboxInput
@@ -154,10 +154,33 @@ class FilterSerialNumber(BaseFilter):
         return query.filter(Order.items.any(OrderItem.serial_number.ilike(f"%{value}%")))
 
 
+class FilterCompany(BaseFilter):
+    """Orders of a company, found by its id, customer number or name.
+
+    A text filter instead of FAB's <select> of every company: that list would grow
+    with the number of companies on every page view.
+    """
+
+    name = _l("Is")
+    arg_name = "co"
+
+    def apply(self, query, value):
+        value = (value or "").strip()
+        if not value:
+            return query
+        if value.isdigit():
+            return query.filter(Order.company_id == int(value)) if valid_id(value) else query.filter(False)
+        like = f"%{value}%"
+        matching = select(Company.id).where(or_(Company.customer_number.ilike(like), Company.name.ilike(like)))
+        return query.filter(Order.company_id.in_(matching))
+
+
 class OrderFilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
         if col_name == "items":
             return [FilterSerialNumber(col_name, self.datamodel)]
+        if col_name == "company":
+            return [FilterCompany(col_name, self.datamodel)]
         return super().convert(col_name)
 
 
@@ -202,7 +225,10 @@ class StaffOrderView(ModelView):
                     "created_at"]
     order_columns = ["rma_number", "reference", "source", "customer_name", "item_count", "created_at"]
     search_columns = ["rma_number", "reference", "status", "source", "company", "created_at", "items"]
-    search_form_extra_fields = {"items": StringField(_l("Serial number"))}
+    search_form_extra_fields = {
+        "items": StringField(_l("Serial number")),
+        "company": StringField(_l("Company")),
+    }
     base_order = ("created_at", "desc")
     show_columns = [
         "rma_number", "reference", "source", "company", "status", "created_by", "created_at",
