@@ -105,3 +105,7 @@ def refuse_impossible_ids(app: Flask) -> None:
         for name, value in (request.view_args or {}).items():
             if name in ("pk", "file_id") and valid_id(value) is None:
                 abort(404)
+        # FAB reads page numbers and sizes with int(): anything else was a 500
+        for name, value in request.args.items():
+            if name.startswith(("psize_", "page_")) and not value.isdigit():
+                abort(400)

@@ -171,6 +171,7 @@ class Order(Model):
     __table_args__ = (
         CheckConstraint(f"source IN {SOURCES!r}", name="ck_order_source"),
         Index("ix_order_company_created", "company_id", "created_at"),
+        Index("ix_order_status_created", "status_id", "created_at"),
         {"extend_existing": True},
     )
 

@@ -219,3 +219,13 @@ def test_staff_filter_by_company_id_number_or_name_without_a_list_of_all_compani
     html = staff_client.get("/backend/orders/list/").get_data(as_text=True)
     # the search form offers no <option> per company
     assert f'value="{company_b.id}">{company_b}' not in html and "Beta Instruments Ltd</option>" not in html
+
+
+def test_page_size_is_capped_and_nonsense_is_refused(staff_client):
+    for _ in range(105):
+        make_order(None, items=0)
+    response = staff_client.get("/backend/orders/list/?psize_StaffOrderView=100000")
+    assert response.status_code == 200
+    assert len(set(re.findall(r"RMA-\d{4}-\d{6}", response.get_data(as_text=True)))) == 100
+    assert staff_client.get("/backend/orders/list/?psize_StaffOrderView=abc").status_code == 400
+    assert staff_client.get("/backend/orders/list/?page_StaffOrderView=x").status_code == 400

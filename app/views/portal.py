@@ -54,12 +54,12 @@ class PortalOrderView(BaseView):
     default_view = "list"
 
     SORTS = {
-        "rma": Order.rma_number,
-        "reference": Order.reference,
-        "date": Order.created_at,
-        "created_by": None,  # joined below
-        "items": Order.item_count,
-        "status": OrderStatus.position,
+        "rma": lambda creator: Order.rma_number,
+        "reference": lambda creator: Order.reference,
+        "date": lambda creator: Order.created_at,
+        "created_by": lambda creator: creator.last_name,
+        "items": lambda creator: Order.item_count,
+        "status": lambda creator: OrderStatus.position,
     }
 
     @expose("/")
@@ -73,31 +73,38 @@ class PortalOrderView(BaseView):
         page = valid_id(request.args.get("page")) or 1
         per_page = page_size_of(g.user)
 
-        creator = aliased(PortalUser)
-        stmt = company_orders().join(Order.status).outerjoin(creator, Order.created_by_id == creator.id)
+        # The filters alone, without joins: the count stays an index scan of one company.
+        stmt = company_orders()
         if q:
             like = f"%{q}%"
             serial_match = (
                 select(OrderItem.id)
-                .where(OrderItem.order_id == Order.id, OrderItem.serial_number.ilike(like))
+                .where(OrderItem.order_id == Order.id, OrderItem.company_id == Order.company_id,
+                       OrderItem.serial_number.ilike(like))
                 .exists()
             )
             stmt = stmt.where(or_(Order.rma_number.ilike(like), Order.reference.ilike(like), serial_match))
         if status_id:
             stmt = stmt.where(Order.status_id == status_id)
-
-        total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Order.id).subquery()))
+        total = db.session.scalar(stmt.with_only_columns(func.count(Order.id)).order_by(None))
         pages = max((total + per_page - 1) // per_page, 1)
         page = min(page, pages)
-        column = creator.last_name if sort == "created_by" else self.SORTS[sort]
-        ordering = column.asc() if direction == "asc" else column.desc()
+
+        # Statuses are few: loaded once, every order's status then comes from the session.
+        statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
+        creator = aliased(PortalUser)
+        if sort == "created_by":
+            stmt = stmt.outerjoin(creator, Order.created_by_id == creator.id)
+        elif sort == "status":
+            stmt = stmt.join(OrderStatus, Order.status_id == OrderStatus.id)
+        column = self.SORTS[sort](creator)
+        ordering = [column.asc(), Order.id.asc()] if direction == "asc" else [column.desc(), Order.id.desc()]
         orders = db.session.scalars(
-            stmt.options(joinedload(Order.status), joinedload(Order.created_by))
-            .order_by(ordering, Order.id.desc() if direction == "desc" else Order.id.asc())
+            stmt.options(joinedload(Order.created_by))
+            .order_by(*ordering)
             .limit(per_page)
             .offset((page - 1) * per_page)
         ).all()
-        statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
         return self.render_template(
             "portal/orders.html",
             orders=orders, statuses=statuses, total=total, page=page, pages=pages,

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import RegistrationRequest
 from app.services import notify
 from app.services.accounts import AccountError, approve_request, reject_request
-from app.views.backend import LABELS, NO_GENERIC_ROUTES, fmt_datetime, fmt_optional
+from app.views.backend import LABELS, NO_GENERIC_ROUTES, StaffModelView, fmt_datetime, fmt_optional
 
 REQUEST_LABELS = {
     **LABELS,
@@ -27,7 +27,7 @@ REQUEST_LABELS = {
 STATE_LABELS = {"pending": _l("Pending"), "approved": _l("Approved"), "rejected": _l("Rejected")}
 
 
-class StaffRegistrationView(ModelView):
+class StaffRegistrationView(StaffModelView):
     datamodel = SQLAInterface(RegistrationRequest)
     class_permission_name = "StaffRegistrationRequests"
     route_base = "/backend/registrations"
