@@ -40,7 +40,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.before_request
     def _no_nul_bytes():
-        """Text with NUL bytes is never meaningful here, and PostgreSQL cannot store it."""
+        """Text with NUL bytes is never meaningful here, and PostgreSQL cannot take it."""
+        if any("\x00" in value for values in request.args.listvalues() for value in values):
+            abort(400)
         if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
                                                              "multipart/form-data"):
             if any("\x00" in value for values in request.form.listvalues() for value in values):

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.widgets import CheckboxInput
 from wtforms.validators import Length, Optional
 
@@ -207,12 +207,29 @@ class FilterRmaStartsWith(BaseFilter):
         return query.filter(Order.rma_number >= prefix, Order.rma_number < prefix + "\uffff")
 
 
+class FilterStatus(BaseFilter):
+    """Orders in a status, by the status id (FAB's relation filter loads the row first)."""
+
+    name = _l("Equal to")
+    arg_name = "eq"
+
+    def apply(self, query, value):
+        status_id = valid_id(value)
+        return query.filter(Order.status_id == status_id) if status_id else query
+
+
+def status_choices() -> list[tuple[str, str]]:
+    return [(str(s.id), s.label) for s in db.session.scalars(select(OrderStatus).order_by(OrderStatus.position))]
+
+
 class OrderFilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
         if col_name == "items":
             return [FilterSerialNumber(col_name, self.datamodel)]
         if col_name == "company":
             return [FilterCompany(col_name, self.datamodel)]
+        if col_name == "status":
+            return [FilterStatus(col_name, self.datamodel)]
         filters = super().convert(col_name)
         if col_name == "rma_number":
             filters[0] = FilterRmaStartsWith(col_name, self.datamodel)
@@ -272,6 +289,8 @@ class StaffOrderView(StaffModelView):
     search_form_extra_fields = {
         "items": StringField(_l("Serial number")),
         "company": StringField(_l("Company")),
+        # choices read when the form is shown: statuses are staff-editable data
+        "status": SelectField(_l("Status"), choices=status_choices, validate_choice=False),
     }
     base_order = ("created_at", "desc")
     show_columns = [
