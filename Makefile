@@ -53,3 +53,18 @@ translations: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## bench: latency, SQL statements and memory on a 1,000,000-order database (bench/README.md);
+## SQLite, or PostgreSQL with DATABASE_URL; the database is built once and cached in bench/data/
+.PHONY: bench bench-load bench-smoke
+bench: install compile-translations
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## bench-load: the portal list under gunicorn (2 workers x 4 threads) for 20 s
+bench-load: install compile-translations
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r bench/requirements-load.txt
+	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
+
+## bench-smoke: the tiny benchmark run that `make test` also runs (tests/test_bench_smoke.py)
+bench-smoke: $(VENV)/.installed-test compile-translations
+	$(BIN)/python -m pytest -q tests/test_bench_smoke.py

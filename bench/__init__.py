@@ -1,0 +1,1 @@
+"""Benchmark of the portal: `make bench` (see bench/README.md)."""
