@@ -8,17 +8,24 @@ from flask.cli import AppGroup
 portal_cli = AppGroup("portal", help="Key account portal administration.")
 
 
-@portal_cli.command("setup")
-def setup_command() -> None:
-    """Sync permissions, apply the declared roles, seed the statuses (idempotent)."""
+def setup_installation() -> tuple[dict[str, int], int]:
+    """FAB's Admin/Public roles, every view's permissions, the declared roles, the statuses.
+
+    Idempotent; run after the migrations. Returns permissions per role and statuses added.
+    """
     from app.security.roles import apply_roles
     from app.seed import seed_statuses
 
     appbuilder = current_app.appbuilder
-    appbuilder.sm.create_db()  # FAB's Admin/Public roles
+    appbuilder.sm.create_db()
     appbuilder.add_permissions(update_perms=True)
-    counts = apply_roles(appbuilder.sm)
-    added = seed_statuses()
+    return apply_roles(appbuilder.sm), seed_statuses()
+
+
+@portal_cli.command("setup")
+def setup_command() -> None:
+    """Sync permissions, apply the declared roles, seed the statuses (idempotent)."""
+    counts, added = setup_installation()
     for role, n in counts.items():
         click.echo(f"role {role}: {n} permissions")
     if added:

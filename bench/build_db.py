@@ -134,16 +134,12 @@ def setup_schema(app) -> None:
     """What `flask db upgrade` + `flask portal setup` do (as tests/conftest.py)."""
     from flask_migrate import upgrade
 
+    from app.cli import setup_installation
     from app.extensions import db
-    from app.security.roles import apply_roles
-    from app.seed import seed_statuses
 
     with app.app_context():
         upgrade()
-        app.appbuilder.sm.create_db()
-        app.appbuilder.add_permissions(update_perms=True)
-        apply_roles(app.appbuilder.sm)
-        seed_statuses()
+        setup_installation()
         db.session.remove()
 
 

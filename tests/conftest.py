@@ -32,15 +32,11 @@ def _setup_database(app) -> None:
     """What `flask db upgrade` + `flask portal setup` do on a new installation."""
     from flask_migrate import upgrade
 
-    from app.security.roles import apply_roles
-    from app.seed import seed_statuses
+    from app.cli import setup_installation
 
     with app.app_context():
         upgrade()
-        app.appbuilder.sm.create_db()
-        app.appbuilder.add_permissions(update_perms=True)
-        apply_roles(app.appbuilder.sm)
-        seed_statuses()
+        setup_installation()
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
