@@ -105,7 +105,9 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         def run():
             _cv_app.set(None)
-            return FlaskClient.open(self, *args, **kwargs)
+            response = FlaskClient.open(self, *args, **kwargs)
+            response.get_data()  # a streamed body is produced here, inside the request's context
+            return response
 
         response = contextvars.copy_context().run(run)
         db.session.expire_all()  # the test sees what the request committed

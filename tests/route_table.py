@@ -45,6 +45,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalOrderView.upload": PORTAL,
     "PortalOrderView.download": PORTAL,
     "PortalOrderView.message": PORTAL,
+    "PortalOrderView.export": PORTAL,
     "PortalEmployeeView.list": COMPANY_ADMINS,
     "PortalEmployeeView.add": COMPANY_ADMINS,
     "PortalEmployeeView.activate": COMPANY_ADMINS,

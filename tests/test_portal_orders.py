@@ -293,3 +293,37 @@ def test_upload_refuses_forbidden_type_and_articles_of_other_orders(app, custome
                                     follow_redirects=True)
     assert count(Attachment) == 0 and stored_files(app) == []
     assert response.status_code == 200
+
+
+# -- export ----------------------------------------------------------------------
+
+def test_export_is_the_filtered_overview_as_csv_for_excel(app, company_admin_client, company_a, customer_a,
+                                                          company_admin_a, company_b, customer_b, staff_user):
+    import csv
+    import io
+
+    first = make_order(company_a, customer_a, reference="Größe-1", items=2)
+    second = make_order(company_a, company_admin_a, reference="REF;2")
+    change_status(second, _status("in_repair"), staff_user)
+    db.session.commit()
+    foreign = make_order(company_b, customer_b, reference="FOREIGN")
+    response = company_admin_client.get("/cc/orders/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    raw = response.get_data(as_text=True)
+    assert raw.startswith("\ufeff")  # Excel reads UTF-8 with a BOM
+    rows = list(csv.reader(io.StringIO(raw[1:]), delimiter=";"))  # German user: ';'
+    assert rows[0] == ["RMA-Nummer", "Referenznummer", "Datum", "Erstellt von", "Artikel", "Status"]
+    by_rma = {r[0]: r for r in rows[1:]}
+    assert set(by_rma) == {first.rma_number, second.rma_number}  # never another company's
+    assert by_rma[first.rma_number][1] == "Größe-1" and by_rma[first.rma_number][4] == "2"
+    assert by_rma[second.rma_number][1] == "REF;2" and by_rma[second.rma_number][5] == "In Reparatur"
+    assert foreign.rma_number not in raw
+    # as filtered: only the status chosen
+    raw = company_admin_client.get(f"/cc/orders/export.csv?status={_status('in_repair').id}").get_data(as_text=True)
+    assert second.rma_number in raw and first.rma_number not in raw
+    # English users get commas and English words
+    company_admin_a.language = "en"
+    db.session.commit()
+    raw = company_admin_client.get("/cc/orders/export.csv").get_data(as_text=True)
+    assert raw.splitlines()[0] == "\ufeffRMA number,Reference number,Date,Created by,Articles,Status"

@@ -43,7 +43,8 @@ MY_DATA_PERMISSIONS: list[tuple[str, str]] = [
 ]
 
 CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
-    *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download", "can_message"),
+    *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download", "can_message",
+           "can_export"),
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
 ]

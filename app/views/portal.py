@@ -10,9 +10,10 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.errors import valid_id
 from app.extensions import db
+from app.models import utcnow
 from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
-from app.services import files, notify
+from app.services import export, files, notify
 from app.services.orders import create_portal_order
 from app.views.index import home_url
 from app.views.portal_forms import MessageForm, NewOrderForm, UploadForm
@@ -49,7 +50,7 @@ class PortalOrderView(BaseView):
     class_permission_name = "PortalOrders"
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "upload": "upload", "download": "download",
-        "message": "message",
+        "message": "message", "export": "export",
     }
     default_view = "list"
 
@@ -62,18 +63,29 @@ class PortalOrderView(BaseView):
         "status": lambda creator: OrderStatus.position,
     }
 
-    @expose("/")
-    @has_access
-    def list(self):
-        q = (request.args.get("q") or "").strip()[:100]
-        status_id = valid_id(request.args.get("status"))
+    @staticmethod
+    def _list_args() -> dict:
         sort = request.args.get("sort", "date")
-        sort = sort if sort in self.SORTS else "date"
-        direction = "asc" if request.args.get("dir") == "asc" else "desc"
-        page = valid_id(request.args.get("page")) or 1
-        per_page = page_size_of(g.user)
+        return {
+            "q": (request.args.get("q") or "").strip()[:100],
+            "status_id": valid_id(request.args.get("status")),
+            "sort": sort if sort in PortalOrderView.SORTS else "date",
+            "direction": "asc" if request.args.get("dir") == "asc" else "desc",
+        }
 
-        # The filters alone, without joins: the count stays an index scan of one company.
+    def _sorted(self, stmt, sort: str, direction: str):
+        creator = aliased(PortalUser)
+        if sort == "created_by":
+            stmt = stmt.outerjoin(creator, Order.created_by_id == creator.id)
+        elif sort == "status":
+            stmt = stmt.join(OrderStatus, Order.status_id == OrderStatus.id)
+        column = self.SORTS[sort](creator)
+        ordering = [column.asc(), Order.id.asc()] if direction == "asc" else [column.desc(), Order.id.desc()]
+        return stmt.options(joinedload(Order.created_by)).order_by(*ordering)
+
+    @staticmethod
+    def _filtered(q: str, status_id):
+        """The company's orders matching the search, without joins (the count stays an index scan)."""
         stmt = company_orders()
         if q:
             like = f"%{q}%"
@@ -86,30 +98,43 @@ class PortalOrderView(BaseView):
             stmt = stmt.where(or_(Order.rma_number.ilike(like), Order.reference.ilike(like), serial_match))
         if status_id:
             stmt = stmt.where(Order.status_id == status_id)
+        return stmt
+
+    @expose("/")
+    @has_access
+    def list(self):
+        args = self._list_args()
+        q, status_id, sort, direction = args["q"], args["status_id"], args["sort"], args["direction"]
+        page = valid_id(request.args.get("page")) or 1
+        per_page = page_size_of(g.user)
+        stmt = self._filtered(q, status_id)
         total = db.session.scalar(stmt.with_only_columns(func.count(Order.id)).order_by(None))
         pages = max((total + per_page - 1) // per_page, 1)
         page = min(page, pages)
 
         # Statuses are few: loaded once, every order's status then comes from the session.
         statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
-        creator = aliased(PortalUser)
-        if sort == "created_by":
-            stmt = stmt.outerjoin(creator, Order.created_by_id == creator.id)
-        elif sort == "status":
-            stmt = stmt.join(OrderStatus, Order.status_id == OrderStatus.id)
-        column = self.SORTS[sort](creator)
-        ordering = [column.asc(), Order.id.asc()] if direction == "asc" else [column.desc(), Order.id.desc()]
         orders = db.session.scalars(
-            stmt.options(joinedload(Order.created_by))
-            .order_by(*ordering)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            self._sorted(stmt, sort, direction).limit(per_page).offset((page - 1) * per_page)
         ).all()
         return self.render_template(
             "portal/orders.html",
             orders=orders, statuses=statuses, total=total, page=page, pages=pages,
             q=q, status_id=status_id, sort=sort, direction=direction, per_page=per_page,
         )
+
+    @expose("/export.csv")
+    @has_access
+    def export(self):
+        """The overview as currently searched, filtered and sorted, all pages, as CSV."""
+        args = self._list_args()
+        db.session.scalars(select(OrderStatus)).all()  # every order's status from the session
+        stmt = self._sorted(self._filtered(args["q"], args["status_id"]), args["sort"], args["direction"])
+        header = [_("RMA number"), _("Reference number"), _("Date"), _("Created by"), _("Articles"), _("Status")]
+        rows = ([o.rma_number, o.reference, export.when(o.created_at),
+                 o.created_by.full_name if o.created_by else "", o.item_count, o.status.label]
+                for o in db.session.scalars(stmt.execution_options(yield_per=500)))
+        return export.csv_response(f"{_('orders')}-{utcnow():%Y-%m-%d}.csv", header, rows)
 
     @expose("/<int:pk>")
     @has_access

@@ -1,0 +1,44 @@
+"""CSV export of order lists, for Excel.
+
+UTF-8 with a byte order mark (Excel then reads umlauts right) and the list
+separator Excel expects in the user's language: ";" for German (where "," is the
+decimal comma), "," for English.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable, Iterator
+
+from flask import Response
+from flask_babel import format_datetime, get_locale
+
+BOM = "\ufeff"
+
+
+def delimiter() -> str:
+    return ";" if str(get_locale() or "de").startswith("de") else ","
+
+
+def _lines(header: list[str], rows: Iterable[list], sep: str) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
+    writer.writerow(header)
+    yield BOM + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(["" if v is None else v for v in row])
+        yield buffer.getvalue()
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:
+    """The whole file, built before the response (the rows come from the request's session)."""
+    response = Response("".join(_lines(header, rows, delimiter())), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def when(value) -> str:
+    return format_datetime(value, "short") if value else ""
