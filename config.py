@@ -103,6 +103,8 @@ class Config:
     # staff are told about new portal orders and customer messages at this address
     MAIL_STAFF_ADDRESS = env_str("MAIL_STAFF_ADDRESS", "service@localhost")
     MAIL_STAFF_LANGUAGE = env_str("MAIL_STAFF_LANGUAGE", "de")
+    # the return address printed on order slips, lines separated by "|"
+    SERVICE_ADDRESS = env_str("SERVICE_ADDRESS", "Repair Service|Servicestraße 1|12345 Musterstadt|Deutschland")
     # links in mails point here
     PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:5000")
 

@@ -172,7 +172,8 @@ def test_every_portal_route_is_known(app):
         "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
         "/cc/employees/new", "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
         "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
-        "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/export.csv",
+        "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/<int:pk>/slip",
+        "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
     ])

@@ -327,3 +327,22 @@ def test_export_is_the_filtered_overview_as_csv_for_excel(app, company_admin_cli
     db.session.commit()
     raw = company_admin_client.get("/cc/orders/export.csv").get_data(as_text=True)
     assert raw.splitlines()[0] == "\ufeffRMA number,Reference number,Date,Created by,Articles,Status"
+
+
+def test_order_slip_has_rma_barcode_reference_articles_and_return_address(app, customer_client, staff_client,
+                                                                           company_a, customer_a, customer_b):
+    order = make_order(company_a, customer_a, reference="PO-SLIP", items=2)
+    app.config["SERVICE_ADDRESS"] = "Reparatur-Service GmbH|Werkstraße 7|70173 Stuttgart"
+    for client, url in ((customer_client, f"/cc/orders/{order.id}/slip"),
+                        (staff_client, f"/backend/orders/{order.id}/slip")):
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        page = text(response)
+        assert order.rma_number in page and "PO-SLIP" in page and "Werkstraße 7" in page
+        assert all(i.serial_number in page and i.description in page for i in order.items)
+        barcode = html[html.index('id="slip-barcode"'):]
+        assert "<svg" in barcode and f'aria-label="{order.rma_number}"' in barcode
+        assert barcode.count("<rect") > 30  # the bars of a Code 128 symbol
+    from tests.conftest import _client_for
+    assert _client_for(app, customer_b).get(f"/cc/orders/{order.id}/slip").status_code == 404

@@ -35,6 +35,7 @@ from app.models import (
 )
 from app.services import audit, files, notify
 from app.services.accounts import next_customer_number
+from app.services.slip import render_slip
 from app.services.orders import change_status, keep_customer_data, prepare_new_order
 
 LABELS = {
@@ -275,6 +276,7 @@ class StaffOrderView(StaffModelView):
         "add_item": "edit",
         "download_file": "download",
         "message": "message",
+        "slip": "show",
     }
 
     list_title = _l("Orders")
@@ -351,6 +353,12 @@ class StaffOrderView(StaffModelView):
             statuses=statuses,
             messages=messages,
         )
+
+    @expose("/<int:pk>/slip")
+    @has_access
+    def slip(self, pk):
+        order = self._order_or_404(pk)
+        return render_slip(order, url_for(".show", pk=order.id))
 
     @expose("/<int:pk>/messages", methods=["POST"])
     @has_access

@@ -15,6 +15,7 @@ from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderMessage, O
 from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
 from app.services import export, files, notify
 from app.services.orders import create_portal_order
+from app.services.slip import render_slip
 from app.views.index import home_url
 from app.views.portal_forms import MessageForm, NewOrderForm, UploadForm
 
@@ -50,7 +51,7 @@ class PortalOrderView(BaseView):
     class_permission_name = "PortalOrders"
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "upload": "upload", "download": "download",
-        "message": "message", "export": "export",
+        "message": "message", "export": "export", "slip": "show",
     }
     default_view = "list"
 
@@ -135,6 +136,13 @@ class PortalOrderView(BaseView):
                  o.created_by.full_name if o.created_by else "", o.item_count, o.status.label]
                 for o in db.session.scalars(stmt.execution_options(yield_per=500)))
         return export.csv_response(f"{_('orders')}-{utcnow():%Y-%m-%d}.csv", header, rows)
+
+    @expose("/<int:pk>/slip")
+    @has_access
+    def slip(self, pk):
+        """A printable slip with the RMA number as a barcode, for the parcel."""
+        order = order_or_404(pk)
+        return render_slip(order, url_for(".show", pk=order.id))
 
     @expose("/<int:pk>")
     @has_access
