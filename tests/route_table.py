@@ -53,7 +53,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalEmployeeView.deactivate": COMPANY_ADMINS,
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
-                                                 "download_file", "message", "slip")},
+                                                 "download_file", "message", "slip", "export")},
     "StaffOrderItemView.edit": BACKEND,
     "StaffOrderItemView.delete": BACKEND,
     **{f"StaffCompanyView.{m}": BACKEND for m in ("list", "show", "add", "edit")},

@@ -229,3 +229,27 @@ def test_page_size_is_capped_and_nonsense_is_refused(staff_client):
     assert len(set(re.findall(r"RMA-\d{4}-\d{6}", response.get_data(as_text=True)))) == 100
     assert staff_client.get("/backend/orders/list/?psize_StaffOrderView=abc").status_code == 400
     assert staff_client.get("/backend/orders/list/?page_StaffOrderView=x").status_code == 400
+
+
+def test_staff_export_streams_every_matching_order_of_all_companies(staff_client, company_a, company_b,
+                                                                   customer_a, customer_b):
+    import csv
+    import io
+
+    a = make_order(company_a, customer_a, reference="A;1")
+    b = make_order(company_b, customer_b, reference="B-1")
+    walk_in = make_order(None, source="frontend", reference="W-1", customer_name="Praxis Süd")
+    response = staff_client.get("/backend/orders/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    raw = response.get_data(as_text=True)
+    assert raw.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(raw[1:]), delimiter=";"))
+    assert rows[0][0] == "RMA-Nummer" and len(rows) == 4
+    by_rma = {r[0]: r for r in rows[1:]}
+    assert by_rma[a.rma_number][1] == "A;1" and by_rma[a.rma_number][3] == company_a.customer_number
+    assert by_rma[walk_in.rma_number][4] == "Praxis Süd" and by_rma[b.rma_number][6] == "Eingegangen"
+    # as filtered on the list
+    raw = staff_client.get(f"/backend/orders/export.csv?_flt_0_company={company_b.id}").get_data(as_text=True)
+    assert b.rma_number in raw and a.rma_number not in raw and walk_in.rma_number not in raw
+    page = staff_client.get("/backend/orders/list/?_flt_0_company=1").get_data(as_text=True)
+    assert 'id="export-csv"' in page and "_flt_0_company=1" in page

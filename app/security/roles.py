@@ -57,7 +57,7 @@ COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
 # -- the staff backend ---------------------------------------------------------
 STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("StaffOrders", "can_list", "can_show", "can_add", "can_edit", "can_change_status",
-           "can_download", "can_message"),
+           "can_download", "can_message", "can_export"),
     *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),
     *_crud("StaffStatusHistory", "can_list", "can_show"),
     *_crud("StaffCompanies", "can_list", "can_show", "can_add", "can_edit"),

@@ -10,7 +10,7 @@ import csv
 import io
 from typing import Iterable, Iterator
 
-from flask import Response
+from flask import Response, stream_with_context
 from flask_babel import format_datetime, get_locale
 
 BOM = "\ufeff"
@@ -30,6 +30,14 @@ def _lines(header: list[str], rows: Iterable[list], sep: str) -> Iterator[str]:
         buffer.truncate()
         writer.writerow(["" if v is None else v for v in row])
         yield buffer.getvalue()
+
+
+def streamed_csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:
+    """Rows produced while the response is sent (they must not need the request's ORM session)."""
+    response = Response(stream_with_context(_lines(header, rows, delimiter())), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:
