@@ -32,3 +32,8 @@ def init_i18n(app: Flask) -> None:
     from app.security.roles import role_label
 
     app.jinja_env.filters["role_label"] = role_label
+    from flask_babel import format_decimal, format_number
+
+    app.jinja_env.filters["format_number"] = format_number
+    app.jinja_env.filters["format_decimal"] = format_decimal
+    app.jinja_env.filters["zip"] = lambda a, b: zip(a, b)

@@ -63,6 +63,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffOutboxView.{m}": BACKEND for m in ("list", "show")},
+    "StaffDashboardView.index": BACKEND,
     # FAB's security views: admins only
     **{f"{view}.{m}": ADMIN_ONLY for view in ("PortalUserDBModelView", "RoleModelView", "UserGroupModelView")
        for m in FAB_CRUD},

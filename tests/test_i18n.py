@@ -120,7 +120,8 @@ def backend_urls(world):
             "/backend/orders/add", "/backend/companies/list/", f"/backend/companies/show/{o.company_id}",
             "/backend/companies/add", "/backend/company-users/list/", "/backend/registrations/list/",
             f"/backend/registrations/show/{r.id}", "/backend/statuses/list/", "/backend/statuses/add",
-            f"/backend/articles/edit/{o.items[0].id}", "/cc/my-data/"]
+            f"/backend/articles/edit/{o.items[0].id}", "/cc/my-data/", "/backend/dashboard/",
+            f"/backend/orders/{o.id}/slip"]
 
 
 def _as(app, user, language):

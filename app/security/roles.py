@@ -66,6 +66,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     *_crud("StaffRegistrationRequests", "can_list", "can_show", "can_decide"),
     *_crud("StaffAudit", "can_list", "can_show"),
     *_crud("StaffOutbox", "can_list", "can_show"),
+    ("can_show", "StaffDashboard"),
     ("menu_access", "Backend"),
     ("menu_access", "Staff orders"),
     ("menu_access", "Staff companies"),
@@ -74,6 +75,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
     ("menu_access", "Staff registration requests"),
     ("menu_access", "Staff audit log"),
     ("menu_access", "Staff outbox"),
+    ("menu_access", "Staff dashboard"),
 ]
 
 ROLE_CONFIGS: dict[str, list[tuple[str, str]]] = {

@@ -15,6 +15,7 @@ def register_views(appbuilder) -> None:
         StaffStatusHistoryView,
         StaffStatusView,
     )
+    from app.views.dashboard import StaffDashboardView
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
     from app.views.register import PortalRegisterView, SetPasswordView, limit_registration
@@ -35,6 +36,8 @@ def register_views(appbuilder) -> None:
 
     # -- the staff backend ------------------------------------------------------
     backend = dict(category="Backend", category_label=_l("Backend"), category_icon="fa-wrench")
+    appbuilder.add_view(StaffDashboardView, "Staff dashboard", label=_l("Dashboard"), icon="fa-bar-chart",
+                        **backend)
     appbuilder.add_view(StaffOrderView, "Staff orders", label=_l("Orders"), icon="fa-list", **backend)
     appbuilder.add_view(
         StaffCompanyView, "Staff companies", label=_l("Companies"), icon="fa-building", **backend
