@@ -98,6 +98,7 @@ class Config:
     MAIL_USERNAME = env_str("MAIL_USERNAME")
     MAIL_PASSWORD = env_str("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@localhost")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)  # seconds to wait for the mail server
     # without MAIL_SERVER, mails are written as .eml files here (development, tests)
     MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR")  # default: <INSTANCE_DIR>/outbox
     # staff are told about new portal orders and customer messages at this address

@@ -146,3 +146,14 @@ def test_nul_bytes_in_forms_are_a_bad_request_not_a_server_error(customer_client
     from app.extensions import db
     db.session.refresh(customer_a)
     assert "\x00" not in customer_a.first_name
+
+
+def test_a_deactivated_user_is_told_why_the_session_ended(app, customer_client, customer_a):
+    from tests.helpers import text
+
+    customer_a.active = False
+    db.session.commit()
+    response = customer_client.get("/cc/orders/", follow_redirects=True)
+    page = text(response)
+    assert "deaktiviert" in page or "deactivated" in page
+    assert "/login" in response.request.path

@@ -223,3 +223,26 @@ def test_staff_see_the_outbox(staff_client, customer_client, company_a, customer
     page = text(staff_client.get("/backend/outbox/list/"))
     assert "PO-OUT" in page or "service@localhost" in page
     assert customer_client.get("/backend/outbox/list/").status_code == 403
+
+
+def test_a_mail_server_that_never_answers_times_out_and_the_change_is_saved(app, staff_client, company_a,
+                                                                           customer_a):
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts the connection, never sends the SMTP greeting
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.getsockname()[1], MAIL_SUPPRESS_SEND=False,
+                          MAIL_TIMEOUT=1)
+        order = make_order(company_a, customer_a)
+        started = time.monotonic()
+        response = staff_client.post(f"/backend/orders/{order.id}/status",
+                                     data={"status_id": _status("in_repair").id})
+        assert response.status_code == 302 and time.monotonic() - started < 10
+    finally:
+        silent.close()
+    db.session.refresh(order)
+    assert order.status.code == "in_repair"
+    [mail] = mails(kind="status_changed")
+    assert mail.sent_at is None and "timed out" in (mail.last_error or "").lower()

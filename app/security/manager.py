@@ -112,9 +112,23 @@ class PortalSecurityManager(SecurityManager):
         return (view_name, permission_name) in cache[key]
 
     def load_user(self, pk):
-        """A deactivated user or company ends a live session on the next request."""
-        user = super().load_user(pk)
-        if user is not None and user.company is not None and not user.company.active:
+        """A deactivated user or company ends a live session on the next request, with a word why."""
+        from flask import flash
+
+        from app.security.auth import REFUSAL_MESSAGES
+
+        user = self.get_user_by_id(int(pk))
+        if user is None:
+            return None
+        reason = None
+        if not user.active:
+            reason = REFUSED_USER_INACTIVE
+        elif user.company is not None and not user.company.active:
+            reason = REFUSED_COMPANY_INACTIVE
+        if reason:
+            session.pop("_user_id", None)  # logged out: asked once, told once
+            if has_request_context():
+                flash(str(REFUSAL_MESSAGES[reason]), "warning")
             return None
         return user
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import smtplib
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -65,13 +66,30 @@ def _write_outbox(row: OutgoingMail, message: Message) -> None:
     (folder / name).write_bytes(message.as_bytes())
 
 
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection with a timeout: Flask-Mail 0.10 opens SMTP without one, so a
+    mail server that accepts but never answers would hold the request. Can go when Flask-Mail
+    takes a timeout setting."""
+
+    def configure_host(self):
+        timeout = current_app.config.get("MAIL_TIMEOUT", 10)
+        smtp = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
 def _send(row: OutgoingMail) -> None:
     message = Message(subject=row.subject, recipients=[row.recipient], body=row.body,
                       sender=current_app.config.get("MAIL_DEFAULT_SENDER"))
     if current_app.config.get("MAIL_SERVER"):
         # the settings as they are now (Flask-Mail's app state is taken once, at start-up)
         state = mail.init_mail(current_app.config, current_app.debug, current_app.testing)
-        with Connection(state) as connection:
+        with TimeoutConnection(state) as connection:
             connection.send(message)
     else:
         _write_outbox(row, message)
