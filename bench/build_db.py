@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import secrets
 import sys
 import time

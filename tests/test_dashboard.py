@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OrderStatus, StatusChange, utcnow
+from app.models import OrderStatus, utcnow
 from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import text

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OrderStatus, RegistrationRequest
 from app.services.orders import change_status
-from tests.factories import make_order
 from tests.helpers import new_order_data, upload
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OrderMessage, OrderStatus, OutgoingMail
-from app.security import roles
 from tests.conftest import _client_for, login
 from tests.factories import make_order, make_user
 from tests.helpers import new_order_data, text

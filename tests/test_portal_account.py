@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import PortalUser, RegistrationRequest
 from app.security import roles
 from tests.conftest import login
-from tests.factories import PASSWORD, make_order, make_user
+from tests.factories import PASSWORD, make_order
 from tests.helpers import text
 
 

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attachment, Order, OrderItem, OrderStatus, StatusChange
+from app.models import Attachment, Order, OrderItem, OrderStatus
 from app.services.orders import change_status
-from tests.factories import make_order, make_user
+from tests.factories import make_order
 from tests.helpers import PDF, PNG, new_order_data, stored_files, text, upload
 
 

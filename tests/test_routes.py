@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import AuditEvent, RegistrationRequest, StatusChange
 from app.security import roles
 from tests.conftest import _client_for
-from tests.factories import make_order, make_user
+from tests.factories import make_user
 from tests.helpers import new_order_data, upload
 from tests.route_table import ANONYMOUS, ROUTE_TABLE
 

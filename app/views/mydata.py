@@ -58,7 +58,6 @@ class MyDataView(BaseView):
         user.first_name = form.first_name.data.strip()
         user.last_name = form.last_name.data.strip()
         user.phone = (form.phone.data or "").strip() or None
-        db.session.merge(user)
         db.session.commit()
         flash(_("Your personal data were saved."), "success")
         return redirect(url_for(".index", tab="personal"))
@@ -83,7 +82,6 @@ class MyDataView(BaseView):
             return self._render("password", password=form), 422
         user.password = hash_password(form.new_password.data)
         user.must_change_password = False
-        db.session.merge(user)
         db.session.commit()
         flash(_("Your password was changed."), "success")
         return redirect(url_for(".index", tab="password"))
@@ -98,7 +96,6 @@ class MyDataView(BaseView):
         user.language = form.language.data
         user.page_size = form.page_size.data
         user.notify_status = form.notify_status.data or user.notify_status
-        db.session.merge(user)
         db.session.commit()
         session["locale"] = user.language
         flash(_("Your settings were saved."), "success")

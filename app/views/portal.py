@@ -6,12 +6,12 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.errors import valid_id
 from app.extensions import db
 from app.models import utcnow
-from app.models import PAGE_SIZES, Attachment, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
+from app.models import PAGE_SIZES, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
 from app.services import export, files, notify
 from app.services.orders import create_portal_order

@@ -10,7 +10,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    HiddenField,
     IntegerField,
     MultipleFileField,
     PasswordField,

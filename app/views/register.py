@@ -1,7 +1,7 @@
 """Register: a company without an account requests access; staff decide later."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import get_locale
 from flask_babel import gettext as _

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, url_for
-from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import RegistrationRequest
 from app.services import notify
 from app.services.accounts import AccountError, approve_request, reject_request
-from app.views.backend import LABELS, NO_GENERIC_ROUTES, StaffModelView, fmt_datetime, fmt_optional
+from app.views.backend import LABELS, StaffModelView, fmt_datetime, fmt_optional
 
 REQUEST_LABELS = {
     **LABELS,
