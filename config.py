@@ -53,8 +53,13 @@ class Config:
     AUTH_USER_REGISTRATION = False  # companies request access through the portal's own form
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
-    FAB_ADD_SECURITY_API = False
-    FAB_API_SWAGGER_UI = False
+    FAB_ADD_SECURITY_API = False  # FAB's user/role APIs stay off: users are managed in the backend
+    # The REST API (/api/v1/): API keys that company admins create in "My data"
+    # (stored hashed by FAB), FAB's JWT login, OpenAPI and Swagger UI (/swagger/v1).
+    FAB_API_KEY_ENABLED = True
+    FAB_API_KEY_PREFIXES = ["gkp_"]
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 100
     # Permissions are synced once by `flask portal setup`, not by every web worker.
     FAB_UPDATE_PERMS = env_bool("FAB_UPDATE_PERMS", False)
     FAB_PASSWORD_COMPLEXITY_ENABLED = True

@@ -71,6 +71,9 @@ def create_app(config: dict | None = None) -> Flask:
         from app.views import register_views
 
         register_views(appbuilder)
+        from app.api import register_apis
+
+        register_apis(appbuilder)
         from app.security.limits import install_login_limits
 
         install_login_limits(appbuilder)

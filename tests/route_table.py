@@ -51,6 +51,15 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalEmployeeView.add": COMPANY_ADMINS,
     "PortalEmployeeView.activate": COMPANY_ADMINS,
     "PortalEmployeeView.deactivate": COMPANY_ADMINS,
+    "PortalApiKeyView.list": COMPANY_ADMINS,
+    "PortalApiKeyView.add": COMPANY_ADMINS,
+    "PortalApiKeyView.revoke": COMPANY_ADMINS,
+    # the REST API's description and Swagger UI (the description holds no data)
+    "OpenApi.get": LOGGED_IN,
+    "SwaggerView.show": LOGGED_IN,
+    # the REST API itself never accepts a browser session: see API_ROUTE_TABLE
+    **{f"OrderApi.{m}": NOBODY for m in ("get_list", "get", "info", "post", "history", "list_files", "download",
+                                         "upload")},
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
                                                  "download_file", "message", "slip", "export")},
@@ -78,4 +87,14 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "UserInfoEditView.this_form_get": ADMIN_ONLY,
     "UserInfoEditView.this_form_post": ADMIN_ONLY,
     "UserStatsChartView.chart": ADMIN_ONLY,
+}
+
+
+# Who may use each REST API route with an API key or a JWT (tests/test_routes.py
+# checks every role through FAB's JWT login; tests/test_api.py the keys).
+API_USERS = frozenset({CUSTOMER, COMPANY_ADMIN, STAFF, ADMIN})
+API_ROUTE_TABLE: dict[str, frozenset] = {
+    **{f"OrderApi.{m}": API_USERS for m in ("get_list", "get", "info", "history", "list_files", "download")},
+    "OrderApi.post": WITH_COMPANY,  # staff create orders in the backend
+    "OrderApi.upload": frozenset({CUSTOMER, COMPANY_ADMIN, ADMIN}),
 }

@@ -10,9 +10,9 @@ from app.extensions import db
 from app.models import AuditEvent, RegistrationRequest, StatusChange
 from app.security import roles
 from tests.conftest import _client_for
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.helpers import new_order_data, upload
-from tests.route_table import ANONYMOUS, ROUTE_TABLE
+from tests.route_table import ANONYMOUS, API_ROUTE_TABLE, ROUTE_TABLE
 
 ROLES = [ANONYMOUS, roles.CUSTOMER, roles.COMPANY_ADMIN, roles.STAFF, roles.ADMIN]
 
@@ -54,12 +54,14 @@ def _pk_for(endpoint: str, world) -> int:
         "StaffCompanyUserView": world["victim"], "PortalEmployeeView": world["victim"],
         "StaffRegistrationView": world["request"], "StaffStatusView": 1,
         "StaffStatusHistoryView": world["history"], "StaffAuditView": world["audit"],
+        "OrderApi": world["order"],
     }.get(view, world["order"] if view.startswith(("Portal", "Staff")) else 1)
 
 
 def _url(rule, world) -> str:
     values = {"pk": _pk_for(rule.endpoint, world), "file_id": world["file"], "filename": "x_sep_y.pdf",
-              "name": "x", "locale": "de", "group_by": "0", "token": "not-a-token"}
+              "name": "x", "locale": "de", "group_by": "0", "token": "not-a-token",
+              "version": "v1", "key_uuid": "00000000-0000-0000-0000-000000000000"}
     if rule.endpoint == "StaffOrderView.download_file":
         values["pk"] = world["file"]
     url = rule.rule
@@ -116,3 +118,29 @@ def test_impossible_ids_are_not_found_not_server_errors(app, world, bad):
         for c in (client, staff):
             response = c.open(url, method="GET" if "GET" in rule.methods else "POST")
             assert response.status_code in (403, 404, 405), (url, response.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_its_api_routes_with_a_jwt(app, world, role):
+    client = app.test_client()
+    headers = {}
+    if role != ANONYMOUS:
+        response = client.post("/api/v1/security/login", json={
+            "username": world["users"][role].email, "password": PASSWORD, "provider": "db"})
+        assert response.status_code == 200
+        headers = {"Authorization": "Bearer " + response.get_json()["access_token"]}
+    wrong = []
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint in API_ROUTE_TABLE]
+    assert {r.endpoint for r in rules} == set(API_ROUTE_TABLE)
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = _url(rule, world)
+            response = client.open(url, method=method, headers=headers)
+            allowed = role in API_ROUTE_TABLE[rule.endpoint]
+            if response.status_code >= 500:
+                wrong.append((method, url, response.status_code, "server error"))
+            elif allowed and response.status_code in (401, 403):
+                wrong.append((method, url, response.status_code, "refused but should be allowed"))
+            elif not allowed and response.status_code not in (401, 403):
+                wrong.append((method, url, response.status_code, "allowed but should be refused"))
+    assert wrong == [], "\n".join(map(str, wrong))

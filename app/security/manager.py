@@ -132,6 +132,24 @@ class PortalSecurityManager(SecurityManager):
             return None
         return user
 
+    def validate_api_key(self, api_key_string: str):
+        """An API key acts as the user who created it, with that user's company.
+
+        FAB's relation hands back its plain ``User`` (without the company): the
+        portal user is loaded again. A key stops working when it is revoked, when
+        its user is deactivated, or when the company is deactivated.
+        """
+        key_user = super().validate_api_key(api_key_string)
+        if key_user is None:
+            return None
+        user = self.get_user_by_id(key_user.id)
+        if user is None or not user.active or (user.company is not None and not user.company.active):
+            g.pop("_api_key_user", None)
+            g.user = None
+            return None
+        g.user = user
+        return user
+
     def on_user_login(self, user) -> None:
         if getattr(user, "language", None) in LANGUAGES:
             session["locale"] = user.language

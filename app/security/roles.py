@@ -42,7 +42,14 @@ MY_DATA_PERMISSIONS: list[tuple[str, str]] = [
     ("can_edit", "MyData"),
 ]
 
-CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
+# The REST API and its documentation (OpenAPI, Swagger UI).
+API_DOCS_PERMISSIONS: list[tuple[str, str]] = [
+    ("can_get", "OpenApi"),
+    ("can_show", "SwaggerView"),
+]
+
+CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMISSIONS + [
+    *_crud("OrdersApi", "can_get", "can_info", "can_post"),
     *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download", "can_message",
            "can_export"),
     ("menu_access", "Portal orders"),
@@ -51,11 +58,13 @@ CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
 
 COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
     *_crud("PortalEmployees", "can_list", "can_add", "can_activate"),
+    *_crud("PortalApiKeys", "can_list", "can_add", "can_revoke"),
     ("menu_access", "Portal employees"),
 ]
 
 # -- the staff backend ---------------------------------------------------------
-STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + [
+STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMISSIONS + [
+    *_crud("OrdersApi", "can_get", "can_info"),  # every company's orders, read-only
     *_crud("StaffOrders", "can_list", "can_show", "can_add", "can_edit", "can_change_status",
            "can_download", "can_message", "can_export"),
     *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),

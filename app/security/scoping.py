@@ -56,3 +56,39 @@ def attachment_or_404(order_id: int, attachment_id: int) -> Attachment:
     if attachment is None:
         abort(404)
     return attachment
+
+
+# -- the REST API ---------------------------------------------------------------
+# The API serves company users (their own company's orders) and staff (every
+# order, read-only). Who counts as staff is the same permission as the backend's
+# order list, so the roles stay the one place that decides.
+ALL_COMPANIES = "all"
+
+
+def api_user():
+    """The caller of an API request: by API key, JWT or (for the OpenAPI view) session."""
+    from flask import current_app
+
+    return current_app.appbuilder.sm.current_user
+
+
+def api_scope():
+    """``ALL_COMPANIES`` for staff, else the caller's company id (or a sentinel matching nothing)."""
+    from flask import current_app
+
+    user = api_user()
+    if user is None:
+        return NO_COMPANY
+    if getattr(user, "company_id", None):
+        return user.company_id
+    if current_app.appbuilder.sm.has_access("can_list", "StaffOrders"):
+        return ALL_COMPANIES
+    return NO_COMPANY
+
+
+def scope_orders(stmt: Select, scope=None) -> Select:
+    """Restrict an order query to what the API caller may see."""
+    scope = api_scope() if scope is None else scope
+    if scope == ALL_COMPANIES:
+        return stmt
+    return stmt.where(Order.company_id == scope)

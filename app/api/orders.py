@@ -1,0 +1,358 @@
+"""``/api/v1/orders``: a company's orders for its ERP; every order for staff (read-only).
+
+Built on FAB's ``ModelRestApi`` (list, get, ``_info``, OpenAPI) with the portal's
+scoping: the base filter below limits every FAB query to the caller's company,
+and the endpoints written here (create, history, files) look the order up
+through :func:`app.security.scoping.scope_orders` before touching anything.
+"""
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from app.api.schemas import OrderCreateSchema
+from app.extensions import db
+from app.models import Attachment, Order, StatusChange
+from app.security.scoping import ALL_COMPANIES, api_scope, api_user, scope_orders
+from app.services import files, notify
+from app.services.orders import create_portal_order
+
+STATUS_COLUMNS = ["status.code", "status.label_de", "status.label_en", "status.is_final"]
+CUSTOMER_COLUMNS = ["customer_name", "contact_person", "street", "postcode", "city", "country", "email", "phone"]
+ITEM_COLUMNS = ["items.id", "items.article_number", "items.description", "items.serial_number",
+                "items.quantity", "items.fault_description"]
+
+
+class CompanyScope(BaseFilter):
+    """The base filter of every FAB query of this API: the caller's company (staff: all)."""
+
+    name = "company scope"
+    arg_name = "company_scope"
+
+    def apply(self, query, value):
+        scope = api_scope()
+        if scope == ALL_COMPANIES:
+            return query
+        return query.filter(Order.company_id == scope)
+
+
+def _no_value():
+    return None
+
+
+class OrderApi(ModelRestApi):
+    resource_name = "orders"
+    class_permission_name = "OrdersApi"
+    method_permission_name = {
+        "get_list": "get", "get": "get", "info": "info", "post": "post",
+        "history": "get", "list_files": "get", "download": "get", "upload": "post",
+    }
+    include_route_methods = {"get_list", "get", "info", "post", "history", "list_files", "download", "upload"}
+    allow_browser_login = False  # a session cookie never authenticates the API (CSRF)
+    openapi_spec_tag = "Orders"
+    datamodel = SQLAInterface(Order)
+    base_filters = [["company_id", CompanyScope, _no_value]]
+    max_page_size = 100
+    page_size = 25
+
+    list_columns = ["id", "rma_number", "reference", "source", *STATUS_COLUMNS, "item_count",
+                    "created_at", "updated_at"]
+    show_columns = ["id", "rma_number", "reference", "source", *STATUS_COLUMNS, "created_at", "updated_at",
+                    "company.name", "company.customer_number", *CUSTOMER_COLUMNS, *ITEM_COLUMNS]
+    order_columns = ["id", "rma_number", "reference", "created_at", "updated_at", "item_count"]
+    search_columns = ["rma_number", "reference", "source", "status", "created_at", "updated_at"]
+    # _info describes what POST takes; no relation is offered (it would list other rows)
+    add_columns = ["reference"]
+    edit_columns = ["reference"]
+    add_model_schema = OrderCreateSchema()
+
+    # -- FAB's _info: there is no edit, so it describes none -------------------
+    def info_headless(self, **kwargs):
+        response = super().info_headless(**kwargs)
+        payload = response.get_json()
+        if "edit_columns" in payload:
+            payload["edit_columns"] = []
+        return self.response(response.status_code, **payload)
+
+    def _order_or_none(self, pk: int):
+        return db.session.scalars(scope_orders(select(Order).where(Order.id == pk))).first()
+
+    # -- create ------------------------------------------------------------------
+    @expose("/", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("post")
+    def post(self):
+        """Create an order with its articles for the caller's company
+        ---
+        post:
+          description: >-
+            Creates a repair order for the company of the API key's (or JWT's) user.
+            The order gets its RMA number and the initial status. Only `reference`
+            and `items` are accepted; any other field (a company, a status, an id)
+            is refused with 422.
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/{{self.__class__.__name__}}.post'
+          responses:
+            201:
+              description: The order as `GET /orders/{pk}` returns it
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id:
+                        type: integer
+                      result:
+                        $ref: '#/components/schemas/{{self.__class__.__name__}}.get'
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        user = api_user()
+        if not getattr(user, "company_id", None):
+            return self.response(403, message="Orders are created by the users of a company.")
+        if not request.is_json:
+            return self.response_400(message="Send the order as JSON (Content-Type: application/json).")
+        try:
+            data = self.add_model_schema.load(request.get_json(silent=True))
+        except ValidationError as err:
+            return self.response_422(message=err.messages)
+        items = [
+            {
+                "article_number": item.get("article_number") or None,
+                "description": item["description"],
+                "serial_number": item.get("serial_number") or None,
+                "quantity": item.get("quantity", 1),
+                "fault_description": item["fault_description"],
+            }
+            for item in data["items"]
+        ]
+        try:
+            order = create_portal_order(user.company, user, data["reference"], items)
+            notify.order_created(order)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return self.response(201, id=order.id, result=self.show_model_schema.dump(order))
+
+    # -- status history ---------------------------------------------------------
+    @expose("/<int:pk>/history", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def history(self, pk: int):
+        """The order's processing status history, newest first
+        ---
+        get:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            200:
+              description: Status changes, newest first
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            changed_at:
+                              type: string
+                              format: date-time
+                            status:
+                              type: object
+                            note:
+                              type: string
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        order = self._order_or_none(pk)
+        if order is None:
+            return self.response_404()
+        changes = db.session.scalars(
+            select(StatusChange).where(StatusChange.order_id == order.id)
+            .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+        ).all()
+        result = [
+            {
+                "changed_at": change.changed_at.isoformat() + "Z",
+                "status": _status(change.to_status),
+                "previous_status": _status(change.from_status) if change.from_status else None,
+                "note": change.note,
+            }
+            for change in changes
+        ]
+        return self.response(200, id=order.id, rma_number=order.rma_number, result=result)
+
+    # -- files ------------------------------------------------------------------
+    @expose("/<int:pk>/files", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def list_files(self, pk: int):
+        """The files of the order and of its articles
+        ---
+        get:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            200:
+              description: The files (`item_id` is null for files of the whole order)
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        order = self._order_or_none(pk)
+        if order is None:
+            return self.response_404()
+        return self.response(200, id=order.id, result=[_file(a) for a in order.attachments])
+
+    @expose("/<int:pk>/files", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("post")
+    def upload(self, pk: int):
+        """Attach files to the order or to one of its articles
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    file:
+                      type: array
+                      items:
+                        type: string
+                        format: binary
+                    item_id:
+                      type: integer
+                      description: An article of this order; leave out for the whole order
+          responses:
+            201:
+              description: The stored files
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        order = self._order_or_none(pk)
+        if order is None:
+            return self.response_404()
+        item = None
+        raw_item = (request.form.get("item_id") or "").strip()
+        if raw_item:
+            item = next((i for i in order.items if str(i.id) == raw_item), None)
+            if item is None:
+                return self.response_400(message={"item_id": ["This order has no article with this id."]})
+        uploads = files.real_files(request.files.getlist("file"))
+        if not uploads:
+            return self.response_400(message={"file": ["Send at least one file in the field 'file'."]})
+        stored: list[files.StoredFile] = []
+        try:
+            for upload in uploads:
+                stored.append(files.store(upload))
+        except files.UploadRefused as refused:
+            files.discard(stored)
+            return self.response_400(message={"file": [refused.message]})
+        except BaseException:
+            files.discard(stored)
+            raise
+        try:
+            rows = [files.record(order, sf, item=item, user=api_user()) for sf in stored]
+            db.session.add_all(rows)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            files.discard(stored)
+            raise
+        return self.response(201, id=order.id, result=[_file(a) for a in rows])
+
+    @expose("/<int:pk>/files/<int:file_id>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def download(self, pk: int, file_id: int):
+        """Download one file of the order
+        ---
+        get:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          - in: path
+            schema:
+              type: integer
+            name: file_id
+          responses:
+            200:
+              description: The file, as an attachment
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        order = self._order_or_none(pk)
+        if order is None:
+            return self.response_404()
+        attachment = db.session.scalars(
+            select(Attachment).where(Attachment.id == file_id, Attachment.order_id == order.id)
+        ).first()
+        if attachment is None:
+            return self.response_404()
+        return files.send_attachment(attachment)
+
+
+def _status(status) -> dict:
+    return {"code": status.code, "label_de": status.label_de, "label_en": status.label_en,
+            "is_final": status.is_final}
+
+
+def _file(attachment: Attachment) -> dict:
+    return {
+        "id": attachment.id,
+        "item_id": attachment.item_id,
+        "name": attachment.original_name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "uploaded_at": attachment.uploaded_at.isoformat() + "Z",
+    }
