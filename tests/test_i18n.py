@@ -110,7 +110,7 @@ def portal_urls(world):
     o = world["order"]
     return ["/cc/orders/", f"/cc/orders/{o.id}", "/cc/orders/new", "/cc/my-data/", "/cc/my-data/?tab=password",
             "/cc/my-data/?tab=settings", "/cc/employees/", "/cc/employees/new", "/cc/orders/?q=nothing-matches",
-            "/cc/orders/999999"]
+            "/cc/orders/999999", "/cc/my-data/api-keys/"]
 
 
 def backend_urls(world):

@@ -16,7 +16,7 @@ from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import new_order_data, upload
 
-ALLOWED = {302, 400, 403, 404, 405}
+ALLOWED = {302, 400, 401, 403, 404, 405}
 SKIP_PREFIXES = ("/static/", "/appbuilder/")
 
 
@@ -74,7 +74,7 @@ def urls_for(app, order, company_a, users):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(SKIP_PREFIXES) or not rule.arguments:
             continue
-        if rule.arguments == {"locale"}:
+        if rule.arguments in ({"locale"}, {"version"}):  # a language switch; the API docs page
             continue
         combos = [{}]
         for arg in sorted(rule.arguments):
@@ -92,29 +92,61 @@ def urls_for(app, order, company_a, users):
     return sorted(set(out))
 
 
-@pytest.mark.parametrize("who", ["customer_b", "company_admin_b"])
-def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_a_data, company_a, customer_a,
-                                                         company_admin_a, who):
+def _credentials(app, user, how):
+    """A client of company B's user and the headers it sends: browser session, FAB JWT or API key."""
     from tests.conftest import _client_for
+    from tests.factories import PASSWORD
 
+    if how == "session":
+        return _client_for(app, user), {}
+    client = app.test_client()
+    if how == "jwt":
+        response = client.post("/api/v1/security/login",
+                               json={"username": user.email, "password": PASSWORD, "provider": "db"})
+        return client, {"Authorization": "Bearer " + response.get_json()["access_token"]}
+    response = _client_for(app, user).post("/cc/my-data/api-keys/", data={"name": "ERP B"})
+    key = re.search(r'id="api-key-value"[^>]*>([^<]+)<', response.get_data(as_text=True)).group(1)
+    return client, {"Authorization": "Bearer " + key}
+
+
+@pytest.mark.parametrize("who, how", [("customer_b", "session"), ("company_admin_b", "session"),
+                                      ("customer_b", "jwt"), ("company_admin_b", "key")])
+def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_a_data, company_a, customer_a,
+                                                         company_admin_a, who, how):
     order = company_a_data
     user = request.getfixturevalue(who)
-    client = _client_for(app, user)
+    client, headers = _credentials(app, user, how)
     before = snapshot(company_a.id)
     secret = markers(order)
     tried = 0
-    for method, url in urls_for(app, order, company_a, [customer_a, company_admin_a]):
+    urls = urls_for(app, order, company_a, [customer_a, company_admin_a])
+    if how != "session":  # a token or key only opens the API
+        urls = [(m, u) for m, u in urls if u.startswith("/api/")]
+    for method, url in urls:
         data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9",
                 "first_name": "hacked", "last_name": "hacked", "target": "order", "reference": "hacked"}
-        response = client.open(url, method=method, data=data if method == "POST" else None)
+        if url.startswith("/api/") and method == "POST":
+            data = {"item_id": str(order.items[0].id), "file": [upload("evil.pdf")]}
+        response = client.open(url, method=method, data=data if method == "POST" else None, headers=headers)
         tried += 1
         assert response.status_code in ALLOWED, (method, url, response.status_code)
+        if how != "session":
+            assert response.status_code in (404, 405), (method, url, response.status_code)
         body = response.get_data(as_text=True)
         leaked = [m for m in secret if m in body]
         assert not leaked, (method, url, leaked)
-    assert tried > 100, tried
+    assert tried > (100 if how == "session" else 10), tried
     print("routes tried:", tried)
+    if how != "session":  # the API's pages without ids, with filters naming A's order
+        for query in ("", f"?q=(filters:!((col:rma_number,opr:eq,value:'{order.rma_number}')))",
+                      "?q=(filters:!((col:reference,opr:sw,value:A)))"):
+            for path in ("/api/v1/orders/", "/api/v1/orders/_info"):
+                response = client.get(path + query, headers=headers)
+                assert response.status_code == 200, (path, query)
+                body = response.get_data(as_text=True)
+                assert not [m for m in secret if m in body], (path, query)
     assert snapshot(company_a.id) == before
+    assert db.session.scalars(select(Attachment).where(Attachment.original_name == "evil.pdf")).all() == []
 
 
 @pytest.mark.parametrize("who", ["customer_b", "company_admin_b"])
@@ -171,6 +203,7 @@ def test_every_portal_route_is_known(app):
     assert portal == sorted([
         "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
         "/cc/employees/new", "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
+        "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
         "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/<int:pk>/slip",
         "/cc/orders/export.csv",

@@ -14,6 +14,8 @@ EMPLOYEE_ACTIVATED = "employee.activated"
 EMPLOYEE_DEACTIVATED = "employee.deactivated"
 REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"
+API_KEY_CREATED = "api_key.created"
+API_KEY_REVOKED = "api_key.revoked"
 
 
 def _dump(values: Optional[dict[str, Any]]) -> Optional[str]:

@@ -15,6 +15,7 @@ def register_views(appbuilder) -> None:
         StaffStatusHistoryView,
         StaffStatusView,
     )
+    from app.views.apikeys import PortalApiKeyView
     from app.views.dashboard import StaffDashboardView
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
@@ -29,6 +30,7 @@ def register_views(appbuilder) -> None:
         PortalEmployeeView, "Portal employees", label=_l("Employees"), icon="fa-users", href="/cc/employees/"
     )
     appbuilder.add_view_no_menu(MyDataView)
+    appbuilder.add_view_no_menu(PortalApiKeyView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)
     set_password = appbuilder.add_view_no_menu(SetPasswordView)
     limit_registration(appbuilder, register)
