@@ -1,5 +1,6 @@
 """The order slip for the parcel: what it says (:func:`slip_data`), as a printable page with the
-RMA number as a Code 128 barcode (python-barcode, inline SVG)."""
+RMA number as a Code 128 barcode (python-barcode, inline SVG) and, in :mod:`app.services.slip_pdf`,
+as a PDF."""
 from __future__ import annotations
 
 import io
@@ -18,7 +19,7 @@ def service_address_lines() -> list[str]:
 
 
 def slip_data(order) -> dict:
-    """Everything the slip shows, in one place for every form of the slip (labels are theirs)."""
+    """Everything the slip shows, in one place for the page and the PDF (labels are theirs)."""
     from flask_babel import format_datetime
 
     postcode_city = f"{order.postcode or ''} {order.city or ''}".strip()
@@ -35,12 +36,12 @@ def slip_data(order) -> dict:
     }
 
 
-def render_slip(order, back_url: str):
+def render_slip(order, back_url: str, pdf_url: str):
     from flask import render_template
 
     slip = slip_data(order)
     return render_template("shared/slip.html", slip=slip, barcode=barcode_svg(slip["rma_number"]),
-                           back_url=back_url)
+                           back_url=back_url, pdf_url=pdf_url)
 
 
 def barcode_svg(value: str) -> Markup:
