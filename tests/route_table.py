@@ -47,6 +47,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalOrderView.message": PORTAL,
     "PortalOrderView.export": PORTAL,
     "PortalOrderView.slip": PORTAL,
+    "PortalOrderView.slip_pdf": PORTAL,
     "PortalEmployeeView.list": COMPANY_ADMINS,
     "PortalEmployeeView.add": COMPANY_ADMINS,
     "PortalEmployeeView.activate": COMPANY_ADMINS,
@@ -62,7 +63,8 @@ ROUTE_TABLE: dict[str, frozenset] = {
                                          "upload")},
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
-                                                 "download_file", "message", "slip", "export")},
+                                                 "download_file", "message", "slip", "slip_pdf",
+                                                 "export")},
     "StaffOrderItemView.edit": BACKEND,
     "StaffOrderItemView.delete": BACKEND,
     **{f"StaffCompanyView.{m}": BACKEND for m in ("list", "show", "add", "edit")},

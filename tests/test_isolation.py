@@ -182,6 +182,19 @@ def test_file_downloads_of_company_a_are_refused_to_company_b_by_every_address(a
             assert b"%PDF" not in response.data
 
 
+@pytest.mark.parametrize("who", ["customer_b", "company_admin_b"])
+def test_slip_of_company_a_is_refused_to_company_b_as_page_and_pdf(app, request, company_a_data, who):
+    from tests.conftest import _client_for
+
+    client = _client_for(app, request.getfixturevalue(who))
+    order = company_a_data
+    for url in (f"/cc/orders/{order.id}/slip", f"/cc/orders/{order.id}/slip.pdf",
+                f"/backend/orders/{order.id}/slip", f"/backend/orders/{order.id}/slip.pdf"):
+        response = client.get(url)
+        assert response.status_code in (302, 403, 404), url
+        assert b"%PDF" not in response.data and order.rma_number.encode() not in response.data, url
+
+
 def test_b_cannot_attach_files_to_a_order_via_its_own_order(app, company_a_data, customer_b, company_b):
     """The article chosen for an upload must belong to the order in the address."""
     from tests.conftest import _client_for
@@ -206,6 +219,7 @@ def test_every_portal_route_is_known(app):
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
         "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/<int:pk>/slip",
+        "/cc/orders/<int:pk>/slip.pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",

@@ -346,3 +346,105 @@ def test_order_slip_has_rma_barcode_reference_articles_and_return_address(app, c
         assert barcode.count("<rect") > 30  # the bars of a Code 128 symbol
     from tests.conftest import _client_for
     assert _client_for(app, customer_b).get(f"/cc/orders/{order.id}/slip").status_code == 404
+
+
+def pdf_pages(response) -> list[str]:
+    """The text of each page of a PDF response."""
+    import io
+
+    from pypdf import PdfReader
+
+    assert response.data.startswith(b"%PDF-")
+    return [page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages]
+
+
+def test_order_slip_pdf_has_the_slips_content_in_the_users_language(app, customer_client, staff_client, company_a,
+                                                                     customer_a, customer_b):
+    import io
+
+    from pypdf import PdfReader
+
+    order = make_order(company_a, customer_a, reference="PO-SLIP", items=2)
+    app.config["SERVICE_ADDRESS"] = "Reparatur-Service GmbH|Werkstraße 7|70173 Stuttgart"
+    for client, url in ((customer_client, f"/cc/orders/{order.id}/slip.pdf"),
+                        (staff_client, f"/backend/orders/{order.id}/slip.pdf")):
+        response = client.get(url)
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert response.headers["Content-Disposition"] == f'attachment; filename="{order.rma_number}.pdf"'
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        [page] = pdf_pages(response)
+        assert order.rma_number in page and "PO-SLIP" in page
+        assert all(line in page for line in ("Reparatur-Service GmbH", "Werkstraße 7", "70173 Stuttgart"))
+        assert company_a.name in page and customer_a.full_name in page  # the sender
+        assert all(i.serial_number in page and i.description in page and i.article_number in page
+                   for i in order.items)
+        for label in ("Auftragsbegleitschein", "Rücksendeadresse", "Kundendaten", "Referenznummer", "Datum",
+                      "Artikelnummer", "Bezeichnung", "Seriennummer", "Menge", "Fehlerbeschreibung",
+                      "Seite 1 von 1"):
+            assert label in page, label
+        content = PdfReader(io.BytesIO(response.data)).pages[0].get_contents().get_data()
+        assert content.count(b" re") > 30  # the bars of the Code 128 symbol
+    # the printable page and the order offer the PDF
+    assert f"/cc/orders/{order.id}/slip.pdf" in customer_client.get(f"/cc/orders/{order.id}/slip").get_data(True)
+    assert f"/cc/orders/{order.id}/slip.pdf" in customer_client.get(f"/cc/orders/{order.id}").get_data(True)
+    assert f"/backend/orders/{order.id}/slip.pdf" in staff_client.get(
+        f"/backend/orders/{order.id}/slip").get_data(True)
+    assert f"/backend/orders/{order.id}/slip.pdf" in staff_client.get(
+        f"/backend/orders/show/{order.id}").get_data(True)
+    # English users get English labels
+    customer_a.language = "en"
+    db.session.commit()
+    [page] = pdf_pages(customer_client.get(f"/cc/orders/{order.id}/slip.pdf"))
+    for label in ("Order slip", "Return address", "Customer data", "Reference number", "Serial number",
+                  "Fault description", "Page 1 of 1"):
+        assert label in page, label
+    assert "Seriennummer" not in page
+    # another company's user learns nothing
+    from tests.conftest import _client_for
+    response = _client_for(app, customer_b).get(f"/cc/orders/{order.id}/slip.pdf")
+    assert response.status_code == 404 and b"%PDF" not in response.data
+
+
+def test_order_slip_pdf_of_any_order_for_staff_only(app, staff_client, customer_client, staff_user):
+    walk_in = make_order(None, staff_user, reference="WALK-IN")
+    [page] = pdf_pages(staff_client.get(f"/backend/orders/{walk_in.id}/slip.pdf"))
+    assert walk_in.rma_number in page and "WALK-IN" in page
+    assert customer_client.get(f"/cc/orders/{walk_in.id}/slip.pdf").status_code == 404
+    assert customer_client.get(f"/backend/orders/{walk_in.id}/slip.pdf").status_code in (302, 403, 404)
+
+
+def test_order_slip_pdf_flows_many_articles_onto_pages_with_the_header_repeated(app, customer_client, company_a,
+                                                                                customer_a):
+    order = make_order(company_a, customer_a, items=60)
+    for item in order.items:
+        item.fault_description = "Display flackert nach dem Einschalten, " * 4 + "\nzweite Zeile"
+    db.session.commit()
+    response = customer_client.get(f"/cc/orders/{order.id}/slip.pdf")
+    assert response.status_code == 200
+    pages = pdf_pages(response)
+    assert len(pages) > 1
+    assert all("Seriennummer" in page and order.rma_number in page for page in pages)  # header, footer
+    assert f"Seite {len(pages)} von {len(pages)}" in pages[-1]
+    everything = "\n".join(pages)
+    assert all(re.search(rf"\b{re.escape(i.serial_number)}\b", everything) for i in order.items)
+    assert "Bitte legen Sie diesen Begleitschein" in pages[-1]  # the note, after the last article
+
+
+@pytest.mark.parametrize("system_fonts", [True, False])
+def test_order_slip_pdf_takes_any_text(app, customer_client, company_a, customer_a, monkeypatch, system_fonts):
+    from app.services import slip_pdf
+
+    if not system_fonts:
+        monkeypatch.setattr(slip_pdf, "FONT_CANDIDATES", ())  # Helvetica, Windows-1252 only
+        assert slip_pdf.fonts() == slip_pdf.STANDARD_FONTS
+    order = make_order(company_a, customer_a, reference="Größe ÄÖÜ €")
+    order.items[0].description = "测试 Gerät <b>&amp;"
+    order.items[0].serial_number = "SN" + "9" * 80  # no place to break
+    order.items[0].fault_description = "Zeile 1\r\nZeile 2\x00\x1b 😀"
+    order.customer_name = "Łódź Ελλάδα Москва"
+    db.session.commit()
+    response = customer_client.get(f"/cc/orders/{order.id}/slip.pdf")
+    assert response.status_code == 200
+    [page] = pdf_pages(response)
+    assert "Größe ÄÖÜ €" in page and "Gerät <b>&amp;" in page and "Zeile 2" in page
+    assert order.rma_number in page

@@ -38,6 +38,7 @@ from app.models import (
 from app.services import audit, export, files, notify
 from app.services.accounts import next_customer_number
 from app.services.slip import render_slip
+from app.services.slip_pdf import slip_pdf_response
 from app.services.orders import change_status, keep_customer_data, prepare_new_order
 
 LABELS = {
@@ -279,6 +280,7 @@ class StaffOrderView(StaffModelView):
         "download_file": "download",
         "message": "message",
         "slip": "show",
+        "slip_pdf": "show",
         "export": "export",
     }
 
@@ -396,7 +398,13 @@ class StaffOrderView(StaffModelView):
     @has_access
     def slip(self, pk):
         order = self._order_or_404(pk)
-        return render_slip(order, url_for(".show", pk=order.id))
+        return render_slip(order, url_for(".show", pk=order.id), url_for(".slip_pdf", pk=order.id))
+
+    @expose("/<int:pk>/slip.pdf")
+    @has_access
+    def slip_pdf(self, pk):
+        """The same slip as a PDF file."""
+        return slip_pdf_response(self._order_or_404(pk))
 
     @expose("/<int:pk>/messages", methods=["POST"])
     @has_access

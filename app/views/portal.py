@@ -16,6 +16,7 @@ from app.security.scoping import attachment_or_404, company_orders, order_or_404
 from app.services import export, files, notify
 from app.services.orders import create_portal_order
 from app.services.slip import render_slip
+from app.services.slip_pdf import slip_pdf_response
 from app.views.index import home_url
 from app.views.portal_forms import MessageForm, NewOrderForm, UploadForm
 
@@ -51,7 +52,7 @@ class PortalOrderView(BaseView):
     class_permission_name = "PortalOrders"
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "upload": "upload", "download": "download",
-        "message": "message", "export": "export", "slip": "show",
+        "message": "message", "export": "export", "slip": "show", "slip_pdf": "show",
     }
     default_view = "list"
 
@@ -142,7 +143,13 @@ class PortalOrderView(BaseView):
     def slip(self, pk):
         """A printable slip with the RMA number as a barcode, for the parcel."""
         order = order_or_404(pk)
-        return render_slip(order, url_for(".show", pk=order.id))
+        return render_slip(order, url_for(".show", pk=order.id), url_for(".slip_pdf", pk=order.id))
+
+    @expose("/<int:pk>/slip.pdf")
+    @has_access
+    def slip_pdf(self, pk):
+        """The same slip as a PDF file."""
+        return slip_pdf_response(order_or_404(pk))
 
     @expose("/<int:pk>")
     @has_access
