@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired, Length, Optional
-
 from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.views.portal_forms import REQUIRED, ArticlesForm, email_field, required_text
 
@@ -34,4 +33,5 @@ class PublicOrderForm(ArticlesForm):
 
 class StatusLookupForm(FlaskForm):
     rma_number = StringField(_l("RMA number"), validators=[DataRequired(REQUIRED), Length(max=40)])
-    email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=320)])
+    # no format check: whatever was typed is looked up, and a typo gets the one "not found" answer
+    email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=320)])
