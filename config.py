@@ -95,6 +95,11 @@ class Config:
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = env_str("AUTH_RATE_LIMIT", "10 per minute")
+    # the public order form (/repair/) and its status lookup, per address
+    PUBLIC_ORDER_RATE_LIMIT = env_str("PUBLIC_ORDER_RATE_LIMIT", "5 per minute; 50 per day")
+    PUBLIC_STATUS_RATE_LIMIT = env_str("PUBLIC_STATUS_RATE_LIMIT", "10 per minute; 100 per day")
+    # a public form sent back sooner than this after it was shown is refused as a bot's
+    PUBLIC_FORM_MIN_SECONDS = env_int("PUBLIC_FORM_MIN_SECONDS", 3)
 
     # Mail
     MAIL_SERVER = env_str("MAIL_SERVER")

@@ -1,4 +1,4 @@
-"""Friendly error pages (413 for too large uploads, 404, 403)."""
+"""Friendly error pages (413 for too large uploads, 429 for rate limits, 404, 403)."""
 from __future__ import annotations
 
 from flask import Flask, abort, current_app, g, render_template, request
@@ -37,6 +37,14 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return {"message": "Bad request"}, 400
         return _page(400, _("Bad request"), _("The request could not be understood. Please go back and try again."))
+
+    @app.errorhandler(429)
+    def too_many_requests(_error):
+        """Rate limits (Flask-Limiter): the login, the registration and the public order form."""
+        if request.path.startswith("/api/"):
+            return {"message": "Too many requests"}, 429
+        return _page(429, _("Too many attempts"),
+                     _("This was sent too often in a short time. Please wait a few minutes and try again."))
 
     @app.before_request
     def _no_nul_bytes():

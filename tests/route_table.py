@@ -30,6 +30,9 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalRegisterView.register": EVERYONE,
     "PortalRegisterView.done": EVERYONE,
     "SetPasswordView.set_password": EVERYONE,
+    "PublicOrderView.form": EVERYONE,
+    "PublicOrderView.sent": EVERYONE,
+    "PublicStatusView.lookup": EVERYONE,
     "SecurityApi.login": EVERYONE,
     "SecurityApi.refresh": frozenset(),  # only with a JWT refresh token, never with a session
     "MenuApi.get_menu_data": ADMIN_ONLY,  # FAB's menu API: no role but Admin holds it

@@ -18,7 +18,7 @@ def _company_users(company_id: int):
 
 
 def order_created(order: Order) -> None:
-    """Staff hear of every new portal order."""
+    """Staff hear of every new order from the portal and from the public order form."""
     queue("order_created", staff_recipients(), order_id=order.id, order=order,
           link=f"/backend/orders/show/{order.id}")
 
@@ -63,3 +63,9 @@ def account_created(user: PortalUser, *, approved: bool) -> None:
 
 def registration_rejected(req: RegistrationRequest) -> None:
     queue("registration_rejected", [(req.email, req.language)], req=req)
+
+
+def public_order_received(order: Order, language: str) -> None:
+    """The sender of the public order form: the RMA number and where to see the status."""
+    queue("public_order_received", [(order.email, language)], order_id=order.id, order=order,
+          link=f"/repair/status/?rma={order.rma_number}")

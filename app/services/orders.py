@@ -10,6 +10,7 @@ from app.extensions import db
 from app.services import audit
 from app.models import (
     CUSTOMER_FIELDS,
+    SOURCE_FRONTEND,
     SOURCE_PORTAL,
     Company,
     Counter,
@@ -91,19 +92,30 @@ def prepare_new_order(order: Order, created_by: Optional[PortalUser]) -> Order:
     return order
 
 
+def _add_order(order: Order, items: Iterable[dict], created_by: Optional[PortalUser]) -> Order:
+    for data in items:
+        order.items.append(OrderItem(company_id=order.company_id, **data))
+    prepare_new_order(order, created_by)
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
 def create_portal_order(
     company: Company, user: PortalUser, reference: str, items: Iterable[dict]
 ) -> Order:
     """Create a portal order with its articles (flushed, not committed)."""
     order = Order(source=SOURCE_PORTAL, company_id=company.id, reference=reference)
     copy_customer_data(order, company, user)
-    for data in items:
-        order.items.append(OrderItem(company_id=company.id, **data))
-    order.item_count = len(order.items)
-    prepare_new_order(order, user)
-    db.session.add(order)
-    db.session.flush()
-    return order
+    return _add_order(order, items, user)
+
+
+def create_frontend_order(customer: dict, reference: Optional[str], items: Iterable[dict]) -> Order:
+    """Create an order sent through the public order form: no company, no user, the customer
+    data as entered (flushed, not committed)."""
+    order = Order(source=SOURCE_FRONTEND, company_id=None, reference=reference or None,
+                  **{name: customer.get(name) or None for name in CUSTOMER_FIELDS})
+    return _add_order(order, items, None)
 
 
 def change_status(

@@ -1,9 +1,8 @@
-/* New order: "Add article" / "Remove article" in the browser. */
+/* New order (portal and public order form): "Add article" / "Remove article" in the browser. */
 (function () {
-  var form = document.getElementById("new-order");
-  if (!form) { return; }
   var list = document.getElementById("articles");
   var template = document.getElementById("article-template");
+  if (!list || !template) { return; }
   var addButton = document.getElementById("add-article");
 
   function nextIndex() {

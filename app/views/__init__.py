@@ -19,6 +19,7 @@ def register_views(appbuilder) -> None:
     from app.views.dashboard import StaffDashboardView
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
+    from app.views.public import PublicOrderView, PublicStatusView, limit_public_forms
     from app.views.register import PortalRegisterView, SetPasswordView, limit_registration
     from app.views.registrations import StaffRegistrationView
 
@@ -35,6 +36,11 @@ def register_views(appbuilder) -> None:
     set_password = appbuilder.add_view_no_menu(SetPasswordView)
     limit_registration(appbuilder, register)
     limit_registration(appbuilder, set_password)
+
+    # -- the public order form (/repair/): no account needed ------------------------
+    public_order = appbuilder.add_view_no_menu(PublicOrderView)
+    public_status = appbuilder.add_view_no_menu(PublicStatusView)
+    limit_public_forms(appbuilder, public_order, public_status)
 
     # -- the staff backend ------------------------------------------------------
     backend = dict(category="Backend", category_label=_l("Backend"), category_icon="fa-wrench")

@@ -18,10 +18,8 @@ from app.services.orders import create_portal_order
 from app.services.slip import render_slip
 from app.services.slip_pdf import slip_pdf_response
 from app.views.index import home_url
+from app.views.order_form import add_article_row, save_order_with_files
 from app.views.portal_forms import MessageForm, NewOrderForm, UploadForm
-
-ARTICLE_FIELDS = ("article_number", "description", "serial_number", "quantity", "fault_description")
-
 
 def page_size_of(user) -> int:
     """The user's orders per page, clamped to what the settings offer."""
@@ -201,58 +199,17 @@ class PortalOrderView(BaseView):
     def add(self):
         require_company()
         form = NewOrderForm()
-        if request.method == "POST" and "add_article" in request.form:
-            form.items.append_entry()
-            if any(f.filename for f in request.files.values()):
-                # without JavaScript the page reloads, and browsers never keep chosen files
-                flash(_("Please choose the files again."), "info")
-        elif form.validate_on_submit():
-            order = self._save_new_order(form)
+        if not add_article_row(form) and form.validate_on_submit():
+            user = g.user
+            order = save_order_with_files(
+                form,
+                lambda articles: create_portal_order(user.company, user, form.reference.data.strip(), articles),
+                user=user,
+            )
             if order is not None:
                 flash(_("Your order was saved. Its RMA number is %(rma)s.", rma=order.rma_number), "success")
                 return redirect(url_for(".show", pk=order.id))
         return self.render_template("portal/new_order.html", form=form)
-
-    def _save_new_order(self, form: NewOrderForm):
-        """Files and rows together, or nothing: no order without its files, no orphan files."""
-        user = g.user
-        stored: list[files.StoredFile] = []
-        per_item: list[list[files.StoredFile]] = []
-        field = None
-        try:
-            for entry in form.items:
-                field = entry.form.files
-                chunk = [files.store(f) for f in files.real_files(field.data)]
-                stored.extend(chunk)
-                per_item.append(chunk)
-            field = form.files
-            order_files = [files.store(f) for f in files.real_files(form.files.data)]
-            stored.extend(order_files)
-        except files.UploadRefused as refused:
-            files.discard(stored)
-            field.errors = list(field.errors) + [refused.message]
-            return None
-        except BaseException:
-            files.discard(stored)  # e.g. a full disk: no files without their order
-            raise
-        try:
-            items = [{name: entry.form[name].data for name in ARTICLE_FIELDS} for entry in form.items]
-            for item in items:
-                for name in ("article_number", "serial_number"):
-                    item[name] = (item[name] or "").strip() or None
-            order = create_portal_order(user.company, user, form.reference.data.strip(), items)
-            for item, chunk in zip(order.items, per_item):
-                for sf in chunk:
-                    db.session.add(files.record(order, sf, item=item, user=user))
-            for sf in order_files:
-                db.session.add(files.record(order, sf, user=user))
-            notify.order_created(order)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            files.discard(stored)
-            raise
-        return order
 
     @expose("/<int:pk>/files", methods=["POST"])
     @has_access

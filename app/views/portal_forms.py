@@ -66,14 +66,19 @@ class ArticleForm(Form):
     files = MultipleFileField(_l("Files"), validators=[check_file_types])
 
 
-class NewOrderForm(FlaskForm):
-    reference = StringField(_l("Reference number"), validators=[DataRequired(REQUIRED), Length(max=100)])
+class ArticlesForm(FlaskForm):
+    """Articles with their files, and files for the whole order: every new-order form has them."""
+
     items = FieldList(FormField(ArticleForm), min_entries=1, max_entries=MAX_ARTICLES)
     files = MultipleFileField(_l("Files"), validators=[check_file_types])
 
     def validate_items(self, field):
         if not field.entries:
             raise ValidationError(_l("Please add at least one article."))
+
+
+class NewOrderForm(ArticlesForm):
+    reference = StringField(_l("Reference number"), validators=[DataRequired(REQUIRED), Length(max=100)])
 
 
 class UploadForm(FlaskForm):
