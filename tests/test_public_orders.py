@@ -125,7 +125,7 @@ MISSING = ("Please fill in", "Bitte füllen")
     ("country", "  ", "country", MISSING),
     ("email", "", "email", MISSING),
     ("email", "lena-at-praxis", "email", ("valid email", "gültige E-Mail")),
-    ("privacy", None, "privacy", ("Please agree", "")),
+    ("privacy", None, "privacy", ("Please agree", "Bitte stimmen Sie zu")),
     ("items-0-description", "", "items-0-description", MISSING),
     ("items-0-quantity", "0", "items-0-quantity", ("at least 1", "mindestens 1")),
     ("items-0-fault_description", "", "items-0-fault_description", MISSING),
@@ -183,7 +183,7 @@ def test_a_form_sent_too_fast_or_without_a_valid_time_is_refused(app, client, st
     response = send(client, data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert 'id="too-fast"' in html and "faster than a person" in text(response)
+    assert 'id="too-fast"' in html and "schneller gesendet, als ein Mensch es ausfüllen kann" in text(response)
     assert "Praxis Dr. Lang" in html  # nothing typed is lost
     assert nothing_saved(app)
     # a fresh time: after waiting, the same form goes through
@@ -211,7 +211,7 @@ def test_the_form_is_rate_limited_per_address(tmp_path, database_url):
         assert c.post("/repair/", data={**data, "add_article": "1"}).status_code == 200
         responses = [c.post("/repair/", data=data) for _ in range(5)]
         assert [r.status_code for r in responses] == [302, 302, 302, 429, 429]
-        assert "wait a few minutes" in text(responses[-1])
+        assert "Bitte warten Sie einige Minuten" in text(responses[-1])
         assert c.get("/repair/").status_code == 200  # reading the form is not limited
         assert c.post("/repair/", data=data, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
         lookups = [c.post("/repair/status/", data={"rma_number": f"RMA-2026-{i:06d}", "email": "x@y.example"})
