@@ -192,6 +192,9 @@ class Order(Model):
     email: Mapped[Optional[str]] = mapped_column(String(320))
     phone: Mapped[Optional[str]] = mapped_column(String(50))
 
+    # the language the customer of a public-form order wrote in: their mails use it
+    language: Mapped[Optional[str]] = mapped_column(String(2))
+
     status_id: Mapped[int] = mapped_column(Integer, ForeignKey("order_status.id"), nullable=False, index=True)
     # kept by the services that add or remove articles (sortable, no count per row)
     item_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

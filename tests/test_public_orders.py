@@ -325,6 +325,41 @@ def test_staff_handle_the_order_and_may_correct_its_customer_data(client, staff_
     assert portal_order.street == company_a.street
 
 
+def test_the_sender_hears_of_status_changes_and_messages_in_the_language_of_the_form(app, client, staff_client):
+    send(client, order_form(), headers={"Accept-Language": "en"})
+    order = db.session.scalars(select(Order)).one()
+    assert order.language == "en"
+    db.session.execute(OutgoingMail.__table__.delete())
+    db.session.commit()
+
+    staff_client.post(f"/backend/orders/{order.id}/status",
+                      data={"status_id": _status("estimate_sent").id, "note": "Estimate: 120 EUR"})
+    mail = db.session.scalars(select(OutgoingMail).where(OutgoingMail.kind == "status_changed")).one()
+    assert mail.recipient == "lena.lang@praxis-lang.example" and mail.language == "en"
+    assert "Cost estimate sent" in mail.subject and "Estimate: 120 EUR" in mail.body
+    assert f"/repair/status/?rma={order.rma_number}" in mail.body and "/cc/" not in mail.body
+    assert "through our order form" in mail.body and "My data" not in mail.body
+
+    response = staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Please confirm."},
+                                 follow_redirects=True)
+    assert "Nachricht an den Kunden gesendet" in text(response)
+    mail = db.session.scalars(select(OutgoingMail).where(OutgoingMail.kind == "message_to_customer")).one()
+    assert mail.recipient == "lena.lang@praxis-lang.example" and "Please confirm." in mail.body
+    assert f"/repair/status/?rma={order.rma_number}" in mail.body and "portal" not in mail.body.lower()
+    # an internal note is never mailed
+    staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "INTERN", "internal": "y"})
+    assert "INTERN" not in " ".join(m.body for m in db.session.scalars(select(OutgoingMail)))
+
+
+def test_staff_are_told_when_a_message_reaches_nobody(app, staff_client):
+    order = make_order(None, reference="PHONE-1", source="backend", email=None)
+    response = staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Hallo"},
+                                 follow_redirects=True)
+    assert "niemand benachrichtigt werden" in text(response)
+    assert count(OutgoingMail) == 0
+    assert db.session.scalars(select(OrderMessage)).one().body == "Hallo"  # the message itself is kept
+
+
 # -- German -------------------------------------------------------------------------
 
 def test_the_form_speaks_german_to_a_german_browser(client):

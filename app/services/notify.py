@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE, Company, Order, OrderMessage, PortalUser, \
-    RegistrationRequest, StatusChange
+from app.models import NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE, SOURCE_FRONTEND, Company, Order, OrderMessage, \
+    OutgoingMail, PortalUser, RegistrationRequest, StatusChange
 from app.security.tokens import make_token
 from app.services.mail import queue, staff_recipients
 
@@ -23,32 +23,47 @@ def order_created(order: Order) -> None:
           link=f"/backend/orders/show/{order.id}")
 
 
-def status_changed(order: Order, change: StatusChange) -> None:
-    """The ordering company's users, as each chose in their settings."""
+def _public_customer(order: Order) -> list[tuple[str, str]]:
+    """The sender of a public-form order (no account: the address and language of the form)."""
+    if order.source != SOURCE_FRONTEND or not order.email:
+        return []
+    return [(order.email, order.language or "de")]
+
+
+def _public_status_link(order: Order) -> str:
+    return f"/repair/status/?rma={order.rma_number}"
+
+
+def status_changed(order: Order, change: StatusChange) -> list[OutgoingMail]:
+    """The ordering company's users, as each chose in their settings; the sender of a public-form order."""
     if order.company_id is None:
-        return
+        return queue("status_changed", _public_customer(order), order_id=order.id, order=order, change=change,
+                     link=_public_status_link(order), public=True)
     final = bool(change.to_status.is_final)
     recipients = [
         (u.email, u.language) for u in _company_users(order.company_id)
         if u.notify_status == NOTIFY_ALL or (u.notify_status == NOTIFY_FINAL and final)
     ]
-    queue("status_changed", recipients, order_id=order.id, order=order, change=change,
-          link=f"/cc/orders/{order.id}")
+    return queue("status_changed", recipients, order_id=order.id, order=order, change=change,
+                 link=f"/cc/orders/{order.id}", public=False)
 
 
-def message_posted(message: OrderMessage) -> None:
-    """A customer's message goes to staff; a staff message (not an internal note) to the company."""
+def message_posted(message: OrderMessage) -> list[OutgoingMail]:
+    """A customer's message goes to staff; a staff message (not an internal note) to the company,
+    or to the sender of a public-form order. Returns the mails queued."""
     order = message.order
     if message.internal:
-        return
+        return []
     if not message.from_staff:
-        queue("message_to_staff", staff_recipients(), order_id=order.id, order=order, message=message,
-              link=f"/backend/orders/show/{order.id}")
-    elif order.company_id is not None:
-        recipients = [(u.email, u.language) for u in _company_users(order.company_id)
-                      if u.notify_status != NOTIFY_NONE]
-        queue("message_to_customer", recipients, order_id=order.id, order=order, message=message,
-              link=f"/cc/orders/{order.id}")
+        return queue("message_to_staff", staff_recipients(), order_id=order.id, order=order, message=message,
+                     link=f"/backend/orders/show/{order.id}")
+    if order.company_id is None:
+        return queue("message_to_customer", _public_customer(order), order_id=order.id, order=order,
+                     message=message, link=_public_status_link(order), public=True)
+    recipients = [(u.email, u.language) for u in _company_users(order.company_id)
+                  if u.notify_status != NOTIFY_NONE]
+    return queue("message_to_customer", recipients, order_id=order.id, order=order, message=message,
+                 link=f"/cc/orders/{order.id}", public=False)
 
 
 def account_created(user: PortalUser, *, approved: bool) -> None:
@@ -65,7 +80,7 @@ def registration_rejected(req: RegistrationRequest) -> None:
     queue("registration_rejected", [(req.email, req.language)], req=req)
 
 
-def public_order_received(order: Order, language: str) -> None:
+def public_order_received(order: Order) -> None:
     """The sender of the public order form: the RMA number and where to see the status."""
-    queue("public_order_received", [(order.email, language)], order_id=order.id, order=order,
-          link=f"/repair/status/?rma={order.rma_number}")
+    queue("public_order_received", _public_customer(order), order_id=order.id, order=order,
+          link=_public_status_link(order))

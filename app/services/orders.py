@@ -10,6 +10,7 @@ from app.extensions import db
 from app.services import audit
 from app.models import (
     CUSTOMER_FIELDS,
+    LANGUAGES,
     SOURCE_FRONTEND,
     SOURCE_PORTAL,
     Company,
@@ -110,10 +111,12 @@ def create_portal_order(
     return _add_order(order, items, user)
 
 
-def create_frontend_order(customer: dict, reference: Optional[str], items: Iterable[dict]) -> Order:
+def create_frontend_order(customer: dict, reference: Optional[str], items: Iterable[dict],
+                          language: str = "de") -> Order:
     """Create an order sent through the public order form: no company, no user, the customer
-    data as entered (flushed, not committed)."""
+    data as entered, the language of the form for the customer's mails (flushed, not committed)."""
     order = Order(source=SOURCE_FRONTEND, company_id=None, reference=reference or None,
+                  language=language if language in LANGUAGES else "de",
                   **{name: customer.get(name) or None for name in CUSTOMER_FIELDS})
     return _add_order(order, items, None)
 

@@ -418,9 +418,15 @@ class StaffOrderView(StaffModelView):
                                internal=bool(form.internal.data), body=form.body.data.strip())
         db.session.add(message)
         db.session.flush()
-        notify.message_posted(message)
+        sent = notify.message_posted(message)
         db.session.commit()
-        flash(_("Internal note saved.") if message.internal else _("Message sent to the customer."), "success")
+        if message.internal:
+            flash(_("Internal note saved."), "success")
+        elif sent:
+            flash(_("Message sent to the customer."), "success")
+        else:
+            flash(_("The message was saved, but nobody could be told: the order has no portal users "
+                    "and no email address from the order form."), "warning")
         return redirect(url_for(".show", pk=order.id) + "#messages")
 
     @expose("/edit/<pk>", methods=["GET", "POST"])

@@ -61,8 +61,9 @@ class PublicOrderView(BaseView):
     def _create_order(form: PublicOrderForm, articles: list[dict]) -> Order:
         """The order, and the customer's confirmation in the language they used."""
         reference = (form.reference.data or "").strip()
-        order = create_frontend_order(_customer_data(form), reference, articles)
-        notify.public_order_received(order, str(get_locale() or "de")[:2])
+        order = create_frontend_order(_customer_data(form), reference, articles,
+                                      language=str(get_locale() or "de")[:2])
+        notify.public_order_received(order)
         return order
 
     @expose("/sent")
