@@ -379,6 +379,14 @@ def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
             log(f"  {name}: p50 {stats.p50:.1f} ms ({len(stats.times_ms)} requests)")
             if name == "portal_list":
                 res[name]["sql_by_page_size"] = portal_list_sql(bench)
+        # the REST API's list and detail for the same company (FAB's JWT, as an ERP would log in)
+        token = bench.clients["anonymous"].post("/api/v1/security/login", json={
+            "username": bench.company_admin_email, "password": PASSWORD, "provider": "db"}).get_json()["access_token"]
+        jwt = {"headers": {"Authorization": f"Bearer {token}"}}
+        for name, url in (("api_list", "/api/v1/orders/"), ("api_detail", f"/api/v1/orders/{meta['detail_order_id']}")):
+            stats = bench.measure(name, "anonymous", url, n, warmup, body=lambda: jwt)
+            res[name] = stats.as_dict()
+            log(f"  {name}: p50 {stats.p50:.1f} ms, {max(stats.sql)} SQL ({len(stats.times_ms)} requests)")
         res |= run_scenarios(bench, list(staff_urls(meta)), n, warmup)
         # last: the new orders would be the newest on the lists above
         stats = bench.measure("create_order", "company_admin", "/cc/orders/new", n, warmup,
@@ -569,6 +577,9 @@ def summarize(main: dict, growth: dict, vanilla: dict, upload: dict, meta_main: 
         "vanilla_staff_list_is_lower_bound": vanilla["lower_bound"],
         "floor_list_p50_ms": main["floor_list"]["p50_ms"],
         "create_order_p50_ms": main["create_order"]["p50_ms"],
+        "api_list_p50_ms": main["api_list"]["p50_ms"],
+        "api_detail_p50_ms": main["api_detail"]["p50_ms"],
+        "sql_api_list": main["api_list"]["sql"],
         "create_order_p95_ms": main["create_order"]["p95_ms"],
         "portal_list_10k_p50_ms": growth["portal_list"]["p50_ms"],
         "staff_list_10k_p50_ms": growth["staff_list"]["p50_ms"],
@@ -633,6 +644,9 @@ def check_rows(r: dict) -> list[tuple[str, str, str, str]]:
     bound = r["vanilla_staff_list_is_lower_bound"]
     add("  staff list / plain FAB view", r["staff_list_p50_ms"] / vanilla, "<= 0.5x",
         r["staff_list_p50_ms"] <= 0.5 * vanilla, fmt=("< " if bound else "") + "{:.2g}x")
+    add("  REST API list (same company, JWT)", r["api_list_p50_ms"], "<= 30 ms", r["api_list_p50_ms"] <= 30)
+    add("  REST API order detail", r["api_detail_p50_ms"], "<= 15 ms", r["api_detail_p50_ms"] <= 15)
+    add("  SQL/request REST API list", r["sql_api_list"], fmt="{}")
     add("4 create order (5 articles, 2 x 1 MB)", r["create_order_p50_ms"], "<= 60 ms", r["create_order_p50_ms"] <= 60)
     add("5 portal list on 10k orders", r["portal_list_10k_p50_ms"])
     add("  growth portal list (1M / 10k)", r["growth_portal_list"], "<= 1.5", r["growth_portal_list"] <= 1.5,
