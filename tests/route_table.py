@@ -31,6 +31,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalRegisterView.done": EVERYONE,
     "SetPasswordView.set_password": EVERYONE,
     "PublicOrderView.form": EVERYONE,
+    "PublicOrderView.slip_pdf": EVERYONE,  # only for an order this visitor sent or looked up
     "PublicOrderView.sent": EVERYONE,
     "PublicStatusView.lookup": EVERYONE,
     "SecurityApi.login": EVERYONE,

@@ -360,6 +360,30 @@ def test_staff_are_told_when_a_message_reaches_nobody(app, staff_client):
     assert db.session.scalars(select(OrderMessage)).one().body == "Hallo"  # the message itself is kept
 
 
+def test_the_sender_and_whoever_proves_the_email_get_the_slip_others_not(app, client, company_a, customer_a):
+    from tests.test_portal_orders import pdf_pages
+
+    send(client, order_form(reference="Praxis-12"))
+    order = db.session.scalars(select(Order)).one()
+    sent = client.get("/repair/sent").get_data(as_text=True)
+    url = f"/repair/slip/{order.id}.pdf"
+    assert f'href="{url}"' in sent
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    page = " ".join(pdf_pages(response))
+    assert order.rma_number in page and "Praxis-12" in page and "Praxis Dr. Lang" in page
+
+    stranger = app.test_client()
+    assert stranger.get(url).status_code == 404
+    assert lookup(stranger, order.rma_number, "someone@else.example").status_code == 404
+    assert stranger.get(url).status_code == 404
+    assert lookup(stranger, order.rma_number, CUSTOMER["email"]).status_code == 200
+    assert stranger.get(url).status_code == 200
+    # a portal order's slip is never served here, whatever the id
+    portal_order = make_order(company_a, customer_a)
+    assert client.get(f"/repair/slip/{portal_order.id}.pdf").status_code == 404
+
+
 # -- German -------------------------------------------------------------------------
 
 def test_the_form_speaks_german_to_a_german_browser(client):

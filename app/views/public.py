@@ -6,7 +6,7 @@ come through this form) gets the same answer, so orders cannot be enumerated.
 """
 from __future__ import annotations
 
-from flask import current_app, redirect, request, session, url_for
+from flask import abort, current_app, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,12 +17,15 @@ from app.models import CUSTOMER_FIELDS, SOURCE_FRONTEND, Order, OrderMessage
 from app.security.bots import filled_in_by_a_person, started_token
 from app.services import notify
 from app.services.orders import create_frontend_order
+from app.services.slip_pdf import slip_pdf_response
 from app.views.order_form import add_article_row, save_order_with_files
 from app.views.public_forms import PublicOrderForm, StatusLookupForm
 
 ORDER_LIMIT = "5 per minute; 50 per day"
 STATUS_LIMIT = "10 per minute; 100 per day"
 SENT_KEY = "public_order_sent"
+SEEN_KEY = "public_orders_seen"  # ids of the orders this visitor sent or looked up (slip download)
+MAX_SEEN = 20
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -51,6 +54,7 @@ class PublicOrderView(BaseView):
                 order = save_order_with_files(form, lambda articles: self._create_order(form, articles))
                 if order is not None:
                     session[SENT_KEY] = order.rma_number
+                    remember_order(order)
                     return redirect(url_for(".sent"))
         if too_fast or not form.started.data:
             form.started.data = started_token()  # the time runs from this page on
@@ -71,7 +75,19 @@ class PublicOrderView(BaseView):
         rma_number = session.get(SENT_KEY)
         if not rma_number:
             return redirect(url_for(".form"))
-        return self.render_template("public/order_sent.html", rma_number=rma_number)
+        order = find_public_order_by_rma(rma_number)
+        return self.render_template("public/order_sent.html", rma_number=rma_number,
+                                    slip_id=order.id if order is not None and order.id in seen_orders() else None)
+
+    @expose("/slip/<int:pk>.pdf")
+    def slip_pdf(self, pk):
+        """The order slip as PDF, for a visitor who sent the order or looked it up with its email address."""
+        if pk not in seen_orders():
+            abort(404)
+        order = db.session.get(Order, pk)
+        if order is None or order.source != SOURCE_FRONTEND:
+            abort(404)
+        return slip_pdf_response(order)
 
 
 class PublicStatusView(BaseView):
@@ -98,7 +114,24 @@ class PublicStatusView(BaseView):
                    OrderMessage.internal.is_(False))
             .order_by(OrderMessage.created_at, OrderMessage.id)
         ).all()
+        remember_order(order)
         return self.render_template("public/status.html", order=order, messages=messages), 200, NO_STORE
+
+
+def seen_orders() -> list[int]:
+    return [i for i in session.get(SEEN_KEY, []) if isinstance(i, int)]
+
+
+def remember_order(order: Order) -> None:
+    """This visitor proved they may see ``order`` (sent it, or gave its RMA number and email)."""
+    seen = [i for i in seen_orders() if i != order.id] + [order.id]
+    session[SEEN_KEY] = seen[-MAX_SEEN:]
+
+
+def find_public_order_by_rma(rma_number: str):
+    return db.session.scalars(
+        select(Order).where(Order.rma_number == rma_number, Order.source == SOURCE_FRONTEND)
+    ).first()
 
 
 def find_public_order(rma_number: str, email: str):
