@@ -386,3 +386,20 @@ def test_openapi_description_and_swagger_ui(app, customer_a):
     body = paths["/api/v1/orders/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/OrderApi.post"}
     assert set(spec.get_json()["components"]["schemas"]["OrderApi.post"]["properties"]) == {"reference", "items"}
+
+
+def test_list_is_newest_first_counts_filters_and_refuses_bad_arguments(app, company_b, customer_b, key_b):
+    orders = [make_order(company_b, customer_b, reference=f"B-{n}") for n in range(3)]
+    status = db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one()
+    change_status(orders[1], status, None)
+    db.session.commit()
+    client = app.test_client()
+    body = client.get(API + "/", headers=auth(key_b)).get_json()
+    assert [o["reference"] for o in body["result"]] == ["B-2", "B-1", "B-0"] and body["count"] == 3
+    q = f"(filters:!((col:status,opr:rel_o_m,value:{status.id})))"
+    body = client.get(API + "/?q=" + q, headers=auth(key_b)).get_json()
+    assert (body["count"], [o["reference"] for o in body["result"]]) == (1, ["B-1"])
+    for bad in ("(page_size:'many')", "(filters:!((col:company_id,opr:eq,value:1)))", "(order_column:email)",
+                "not-rison(("):
+        response = client.get(API + "/?q=" + bad, headers=auth(key_b))
+        assert response.status_code == 400, bad
