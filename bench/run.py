@@ -364,6 +364,13 @@ def measure_growth_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
     return res
 
 
+def api_auth(bench: Bench) -> dict:
+    """Request arguments with a JWT of the big company's admin (FAB's API login)."""
+    token = bench.clients["anonymous"].post("/api/v1/security/login", json={
+        "username": bench.company_admin_email, "password": PASSWORD, "provider": "db"}).get_json()["access_token"]
+    return {"headers": {"Authorization": f"Bearer {token}"}}
+
+
 def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
     bench = Bench(meta, workdir, vanilla=False)
     res: dict = {}
@@ -380,9 +387,7 @@ def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
             if name == "portal_list":
                 res[name]["sql_by_page_size"] = portal_list_sql(bench)
         # the REST API's list and detail for the same company (FAB's JWT, as an ERP would log in)
-        token = bench.clients["anonymous"].post("/api/v1/security/login", json={
-            "username": bench.company_admin_email, "password": PASSWORD, "provider": "db"}).get_json()["access_token"]
-        jwt = {"headers": {"Authorization": f"Bearer {token}"}}
+        jwt = api_auth(bench)
         for name, url in (("api_list", "/api/v1/orders/"), ("api_detail", f"/api/v1/orders/{meta['detail_order_id']}")):
             stats = bench.measure(name, "anonymous", url, n, warmup, body=lambda: jwt)
             res[name] = stats.as_dict()
@@ -810,11 +815,14 @@ def profile(meta: dict, workdir: Path, scenario: str, n: int) -> None:
     bench = Bench(meta, workdir, vanilla=scenario.startswith("vanilla"))
     urls = {**staff_urls(meta), "vanilla_staff_list": "/bench/vanilla/list/", "portal_list": "/cc/orders/",
             "portal_detail": f"/cc/orders/{meta['detail_order_id']}",
-            "floor_list": f"/bench/floor/{meta['big_company_id']}", "create_order": "/cc/orders/new"}
+            "floor_list": f"/bench/floor/{meta['big_company_id']}", "create_order": "/cc/orders/new",
+            "api_list": "/api/v1/orders/", "api_detail": f"/api/v1/orders/{meta['detail_order_id']}"}
     who = "staff" if scenario.startswith(("staff", "vanilla")) else (
-        "anonymous" if scenario == "floor_list" else "company_admin")
+        "anonymous" if scenario in ("floor_list", "api_list", "api_detail") else "company_admin")
     kwargs = {}
     method = "GET"
+    if scenario.startswith("api_"):
+        kwargs = api_auth(bench)
     if scenario == "create_order":
         method, kwargs = "POST", new_order_body()()
     try:
@@ -833,7 +841,7 @@ def profile(meta: dict, workdir: Path, scenario: str, n: int) -> None:
         stats.sort_stats("tottime").print_stats(25)
         print(f"SQL statements of the last request ({len(bench.counter.statements)}):")
         for st in bench.counter.statements:
-            print("  ", " ".join(st.split())[:300])
+            print("  ", " ".join(st.split())[:300 if len(bench.counter.statements) > 1 and st is not bench.counter.statements[-1] and "count(" not in st else 3000])
     finally:
         bench.close()
 
