@@ -227,3 +227,34 @@ def test_parallel_writers_get_distinct_rma_numbers(app, tmp_path, database_url):
     assert errors == []
     assert len(numbers) == 1000 and len(set(numbers)) == 1000
     assert count(Order) == 1000
+
+
+@pytest.mark.parametrize("way", ["portal", "api"])
+def test_a_database_error_while_attaching_files_leaves_no_files(app, company_a, company_admin_a, monkeypatch, way):
+    """Files to an existing order, in the portal or through the API: the rows fail, the files go too."""
+    from app.models import Attachment
+    from app.services import files
+
+    order = make_order(company_a, company_admin_a)
+    if way == "portal":
+        client, headers = _client_for(app, company_admin_a), {}
+        url, data = f"/cc/orders/{order.id}/files", {"target": "order", "files": [upload("a.pdf"), upload("b.pdf")]}
+    else:
+        client = app.test_client()
+        token = client.post("/api/v1/security/login", json={"username": company_admin_a.email,
+                                                            "password": PASSWORD, "provider": "db"})
+        headers = {"Authorization": "Bearer " + token.get_json()["access_token"]}
+        url, data = f"/api/v1/orders/{order.id}/files", {"file": [upload("a.pdf"), upload("b.pdf")]}
+    real_record = files.record
+
+    def record_then_fail(order, stored_file, item=None, user=None):
+        if stored_file.original_name == "b.pdf":
+            raise RuntimeError("database went away")
+        return real_record(order, stored_file, item=item, user=user)
+
+    monkeypatch.setattr(files, "record", record_then_fail)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.post(url, data=data, content_type="multipart/form-data", headers=headers)
+    assert response.status_code == 500
+    assert stored_files(app) == []
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0

@@ -298,24 +298,10 @@ class OrderApi(ModelRestApi):
         uploads = files.real_files(request.files.getlist("file"))
         if not uploads:
             return self.response_400(message={"file": ["Send at least one file in the field 'file'."]})
-        stored: list[files.StoredFile] = []
         try:
-            for upload in uploads:
-                stored.append(files.store(upload))
+            rows = files.attach(order, uploads, item=item, user=api_user())
         except files.UploadRefused as refused:
-            files.discard(stored)
             return self.response_400(message={"file": [refused.message]})
-        except BaseException:
-            files.discard(stored)
-            raise
-        try:
-            rows = [files.record(order, sf, item=item, user=api_user()) for sf in stored]
-            db.session.add_all(rows)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            files.discard(stored)
-            raise
         return self.response(201, id=order.id, result=[_file(a) for a in rows])
 
     @expose("/<int:pk>/files/<int:file_id>", methods=["GET"])

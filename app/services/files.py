@@ -12,6 +12,7 @@ from flask import current_app, send_file
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
+from app.extensions import db
 from app.models import Attachment
 
 DEFAULT_EXTENSIONS = ("pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "xlsx", "docx", "zip")
@@ -181,3 +182,23 @@ def record(order, stored_file: StoredFile, item=None, user=None) -> Attachment:
         uploaded_by_id=user.id if user else None,
     )
     return attachment
+
+
+def attach(order, uploads, item=None, user=None) -> list[Attachment]:
+    """Store ``uploads`` as files of ``order`` (or of its article ``item``), rows committed with them.
+
+    All or nothing: :raises UploadRefused: for a file that may not be stored (its message is for
+    the user); then, as on any other failure, no file stays on disk and no row is saved.
+    """
+    stored: list[StoredFile] = []
+    try:
+        for upload in uploads:
+            stored.append(store(upload))
+        rows = [record(order, sf, item=item, user=user) for sf in stored]
+        db.session.add_all(rows)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        discard(stored)
+        raise
+    return rows

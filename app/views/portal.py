@@ -227,25 +227,11 @@ class PortalOrderView(BaseView):
             item = next((i for i in order.items if str(i.id) == form.target.data), None)
             if item is None:
                 abort(404)
-        stored: list[files.StoredFile] = []
         try:
-            for upload in files.real_files(form.files.data):
-                stored.append(files.store(upload))
+            stored = files.attach(order, files.real_files(form.files.data), item=item, user=g.user)
         except files.UploadRefused as refused:
-            files.discard(stored)
             flash(refused.message, "danger")
             return redirect(url_for(".show", pk=order.id) + "#files")
-        except BaseException:
-            files.discard(stored)
-            raise
-        try:
-            for sf in stored:
-                db.session.add(files.record(order, sf, item=item, user=g.user))
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            files.discard(stored)
-            raise
         flash(ngettext("%(num)d file uploaded.", "%(num)d files uploaded.", len(stored)), "success")
         return redirect(url_for(".show", pk=order.id) + "#files")
 
