@@ -6,25 +6,15 @@ starts in English through the user's own setting.
 from __future__ import annotations
 
 import io
-import os
-
 import pytest
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # a developer machine without the test requirements
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("Playwright is not installed: .venv/bin/python -m pip install -r requirements-test.txt",
-                allow_module_level=True)
 
 from app.extensions import db
 from app.models import CUSTOMER_FIELDS, PortalUser
 from app.security import roles
 from tests import factories
-from tests.e2e.journeys import (
-    RMA_NUMBER, choose_own_password, create_order, download, log_in, log_out, menu, open_my_data, step, submit,
-    url, whole,
+from tests.e2e.journeys import (  # skips these journeys without Playwright
+    RMA_NUMBER, choose_own_password, create_order, download, expect, log_in, log_out, menu, open_my_data, step,
+    submit, url, whole,
 )
 from tests.helpers import PDF, PNG
 
