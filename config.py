@@ -109,6 +109,9 @@ class Config:
     MAIL_PASSWORD = env_str("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = env_str("MAIL_DEFAULT_SENDER", "portal@localhost")
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)  # seconds to wait for the mail server
+    # seconds a sender holds a mail it took; after that it counts as abandoned (the sender died)
+    # and another sender sends it. Keep it well above a few MAIL_TIMEOUTs.
+    MAIL_CLAIM_LEASE = env_int("MAIL_CLAIM_LEASE", 600)
     # without MAIL_SERVER, mails are written as .eml files here (development, tests)
     MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR")  # default: <INSTANCE_DIR>/outbox
     # staff are told about new portal orders and customer messages at this address

@@ -34,6 +34,10 @@ def utcnow() -> dt.datetime:
 LANGUAGES = ("de", "en")
 NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE = "all", "final", "none"
 NOTIFY_CHOICES = (NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE)
+# messages from the service team: on all of the company's orders, only on the user's own
+# orders (placed by them or where they wrote), or none
+NOTIFY_MINE = "mine"
+NOTIFY_MESSAGE_CHOICES = (NOTIFY_ALL, NOTIFY_MINE, NOTIFY_NONE)
 PAGE_SIZES = (10, 25, 50, 100)
 
 SOURCE_PORTAL = "portal"
@@ -100,6 +104,9 @@ class PortalUser(User):
     # which status changes of the company's orders are mailed to this user
     notify_status: Mapped[str] = mapped_column(String(5), nullable=False, default=NOTIFY_ALL,
                                                server_default=NOTIFY_ALL)
+    # which messages of the service team on the company's orders are mailed to this user
+    notify_messages: Mapped[str] = mapped_column(String(5), nullable=False, default=NOTIFY_ALL,
+                                                 server_default=NOTIFY_ALL)
     # set for accounts created with a generated password: the user chooses their own first
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=sa_false()
@@ -397,3 +404,7 @@ class OutgoingMail(Model):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+    # the sender that took this mail (one per mail); a claim older than MAIL_CLAIM_LEASE is
+    # taken as abandoned (the sender died) and the mail is claimed again
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

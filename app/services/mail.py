@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import smtplib
+import socket
+import uuid
 from pathlib import Path
 from typing import Iterable, Optional
 
 from flask import current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 from flask_mail import Connection, Message
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db, mail
@@ -95,33 +98,86 @@ def _send(row: OutgoingMail) -> None:
         _write_outbox(row, message)
 
 
-def deliver_pending(limit: int = 50) -> tuple[int, int]:
-    """Send what is due. Returns (sent, failed). Never raises."""
+def _sender_id() -> str:
+    """Who is sending: the host, the process and this call (a claim names its sender)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _due(now: dt.datetime, lease_start: dt.datetime):
+    return (OutgoingMail.sent_at.is_(None), OutgoingMail.attempts < MAX_ATTEMPTS,
+            or_(OutgoingMail.next_attempt_at.is_(None), OutgoingMail.next_attempt_at <= now),
+            or_(OutgoingMail.claimed_at.is_(None), OutgoingMail.claimed_at < lease_start))
+
+
+def _claim(mail_id: int, sender: str) -> bool:
+    """Take one mail for this sender, committed at once; False when another sender has it.
+
+    One atomic UPDATE with the conditions in its WHERE: PostgreSQL re-checks them on the row
+    after a concurrent update commits, SQLite writes one at a time, so only one sender wins.
+    A claim older than the lease (``MAIL_CLAIM_LEASE`` seconds) counts as abandoned.
+    """
+    now = utcnow()
+    lease_start = now - dt.timedelta(seconds=current_app.config.get("MAIL_CLAIM_LEASE", 600))
+    result = db.session.execute(
+        update(OutgoingMail).where(OutgoingMail.id == mail_id, *_due(now, lease_start))
+        .values(claimed_by=sender, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _finish(mail_id: int, sender: str, error: Optional[Exception]) -> None:
+    """Record the outcome of a claimed mail and give up the claim when it is to be retried."""
+    row = db.session.get(OutgoingMail, mail_id, populate_existing=True)
+    if row.claimed_by != sender:  # the lease ran out while we were sending; the outcome still counts
+        log.warning("mail %s: claim of %s was taken over by %s", row.id, sender, row.claimed_by)
+    row.attempts += 1
+    if error is None:
+        row.sent_at = utcnow()
+        row.last_error = None
+    else:
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        row.next_attempt_at = utcnow() + dt.timedelta(minutes=2 ** row.attempts)
+        row.claimed_by = row.claimed_at = None
+        log.warning("mail %s to %s failed (attempt %s): %s", row.id, row.recipient, row.attempts, error)
+    db.session.commit()
+
+
+def deliver_pending(limit: int = 50, ids: Optional[Iterable[int]] = None) -> tuple[int, int]:
+    """Send what is due, each mail claimed first so that it is sent once however many senders
+    run at the same time (web workers, other servers, ``flask portal send-mail``).
+
+    ``ids`` limits the run to these mails (a request sends what it queued, nobody else's).
+    Returns (sent, failed). Never raises.
+    """
     sent = failed = 0
+    sender = _sender_id()
     try:
         now = utcnow()
-        rows = db.session.scalars(
-            select(OutgoingMail)
-            .where(OutgoingMail.sent_at.is_(None), OutgoingMail.attempts < MAX_ATTEMPTS,
-                   or_(OutgoingMail.next_attempt_at.is_(None), OutgoingMail.next_attempt_at <= now))
-            .order_by(OutgoingMail.id)
-            .limit(limit)
-        ).all()
-        for row in rows:
+        lease_start = now - dt.timedelta(seconds=current_app.config.get("MAIL_CLAIM_LEASE", 600))
+        stmt = select(OutgoingMail.id).where(*_due(now, lease_start)).order_by(OutgoingMail.id)
+        if ids is not None:
+            ids = list(ids)
+            if not ids:
+                return 0, 0
+            stmt = stmt.where(OutgoingMail.id.in_(ids))
+            limit = max(limit, len(ids))
+        stmt = stmt.limit(limit)
+        candidates = db.session.scalars(stmt).all()
+        db.session.commit()  # end the reading transaction: each claim is its own
+        for mail_id in candidates:
+            if not _claim(mail_id, sender):
+                continue  # another sender has it
+            row = db.session.get(OutgoingMail, mail_id)
             try:
                 _send(row)
             except Exception as exc:  # noqa: BLE001 - any failure of the mail server
                 failed += 1
-                row.attempts += 1
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                row.next_attempt_at = utcnow() + dt.timedelta(minutes=2 ** row.attempts)
-                log.warning("mail %s to %s failed (attempt %s): %s", row.id, row.recipient, row.attempts, exc)
+                _finish(mail_id, sender, exc)
             else:
                 sent += 1
-                row.attempts += 1
-                row.sent_at = utcnow()
-                row.last_error = None
-            db.session.commit()
+                _finish(mail_id, sender, None)
     except Exception:  # noqa: BLE001 - sending must never break the action that caused it
         log.exception("mail delivery failed")
         db.session.rollback()
@@ -129,15 +185,30 @@ def deliver_pending(limit: int = 50) -> tuple[int, int]:
 
 
 def init_mail_delivery(app) -> None:
-    """After a request whose transaction queued mail, try to send it."""
+    """After a request whose transaction committed new mail, send that mail (and only that).
+
+    The ids are collected at flush and handed over on commit; a rollback forgets them.
+    """
 
     @event.listens_for(Session, "after_flush")
-    def _mark(session, _context):
-        if any(isinstance(obj, OutgoingMail) for obj in session.new) and has_request_context():
-            g.mail_queued = True
+    def _collect(session, _context):
+        new = [obj for obj in session.new if isinstance(obj, OutgoingMail)]
+        if new and has_request_context():
+            session.info.setdefault("mail_flushed", []).extend(obj.id for obj in new)
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session):
+        flushed = session.info.pop("mail_flushed", None)
+        if flushed and has_request_context():
+            g.setdefault("mail_queued", []).extend(flushed)
+
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session):
+        session.info.pop("mail_flushed", None)
 
     @app.after_request
     def _deliver(response):
-        if g.pop("mail_queued", False):
-            deliver_pending()
+        queued = g.pop("mail_queued", None)
+        if queued:
+            deliver_pending(ids=queued)
         return response
