@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# the app reads them too: links in mails point to where it is served (PORTAL_BASE_URL's default)
+export HOST PORT
 export FLASK_APP := run.py
 
 .PHONY: run setup install test translations compile-translations clean

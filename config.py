@@ -39,6 +39,17 @@ def database_url(instance_dir: Path) -> str:
     return url
 
 
+def default_base_url(host: str | None, port: int) -> str:
+    """Where links in mails point when ``PORTAL_BASE_URL`` is not set: where the app is served
+    (``HOST``/``PORT``); an address that listens everywhere is reached locally."""
+    host = (host or "").strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 class Config:
     INSTANCE_DIR = Path(env_str("PORTAL_INSTANCE_DIR", str(BASE_DIR / "instance")))
 
@@ -119,8 +130,11 @@ class Config:
     MAIL_STAFF_LANGUAGE = env_str("MAIL_STAFF_LANGUAGE", "de")
     # the return address printed on order slips, lines separated by "|"
     SERVICE_ADDRESS = env_str("SERVICE_ADDRESS", "Repair Service|Servicestraße 1|12345 Musterstadt|Deutschland")
-    # links in mails point here
-    PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+    # where the app is served (`make run`, `python run.py`)
+    HOST = env_str("HOST", "127.0.0.1")
+    PORT = env_int("PORT", 5000)
+    # links in mails point here; in production it must be set (see ProductionConfig)
+    PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", default_base_url(HOST, PORT))
 
 
 class DevelopmentConfig(Config):
@@ -136,6 +150,21 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    # no guess: behind a proxy the served HOST/PORT is not the address users reach
+    PORTAL_BASE_URL = env_str("PORTAL_BASE_URL")
+
+
+def check_settings(settings, env_name: str) -> None:
+    """Refuse to start with settings that would break the portal.
+
+    :raises RuntimeError: in production without ``PORTAL_BASE_URL``.
+    """
+    if env_name == "production" and not settings.get("PORTAL_BASE_URL"):
+        raise RuntimeError(
+            "PORTAL_BASE_URL is not set. In production (PORTAL_ENV=production) set it to the address "
+            "users reach the portal at, e.g. PORTAL_BASE_URL=https://portal.example.com: "
+            "every link in the mails starts with it."
+        )
 
 
 CONFIGS = {

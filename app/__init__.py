@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(config_module.CONFIGS.get(env_name, config_module.DevelopmentConfig))
     if config:
         app.config.update(config)
+    config_module.check_settings(app.config, env_name)
 
     instance_dir = Path(app.config["INSTANCE_DIR"])
     instance_dir.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ def _app_config(tmp, url: str) -> dict:
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
         "MAIL_SERVER": None,
+        "PORTAL_BASE_URL": "http://127.0.0.1:5000",  # whatever HOST/PORT the test run has
         "SECRET_KEY": "test-secret",
         "FAB_UPDATE_PERMS": False,
     }

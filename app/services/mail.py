@@ -30,7 +30,8 @@ MAX_ATTEMPTS = 6
 
 
 def portal_url(path: str) -> str:
-    return current_app.config.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/") + path
+    """An absolute link for a mail (``PORTAL_BASE_URL``; its default follows ``HOST``/``PORT``)."""
+    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
 
 
 def queue(template: str, recipients: Iterable[tuple[str, str]], *, order_id: Optional[int] = None,
