@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OrderMessage, OrderStatus, OutgoingMail
+from app.models import OrderMessage, OrderStatus, OutgoingMail, PortalUser
 from tests.conftest import _client_for, login
 from tests.factories import make_order, make_user
 from tests.helpers import new_order_data, text
@@ -134,26 +134,72 @@ def test_empty_message_is_refused_at_the_field(customer_client, company_a, custo
 
 # -- accounts -------------------------------------------------------------------
 
-def test_new_employee_gets_a_link_to_set_a_password_not_a_password(app, company_admin_client, company_admin_a):
+def test_new_employee_gets_a_welcome_in_their_language_and_the_admins_access_data_keep_working(
+        app, company_admin_client, company_admin_a):
+    """One way in: the admin passes on the access data shown once; the mail says so and carries
+    neither the password nor a link that would replace it."""
+    assert company_admin_a.language == "de"
+    form = company_admin_client.get("/cc/employees/new").get_data(as_text=True)
+    assert re.search(r'<option (selected value="de"|value="de" selected)', form)  # the admin's language
     html = company_admin_client.post("/cc/employees/new", data={
-        "first_name": "Lena", "last_name": "Link", "email": "lena@alpha.example"}).get_data(as_text=True)
+        "first_name": "Lena", "last_name": "Link", "email": "lena@alpha.example", "language": "en",
+    }).get_data(as_text=True)
     shown = re.search(r'id="access-password">([^<]+)<', html).group(1)
     [mail] = mails(kind="employee_created")
-    assert mail.recipient == "lena@alpha.example" and mail.language == company_admin_a.language
-    assert shown not in mail.body
+    assert mail.recipient == "lena@alpha.example" and mail.language == "en"
+    assert mail.subject == "Welcome to the key account portal"
+    assert mail.body.startswith("Dear Lena Link,\n")
+    assert company_admin_a.full_name in mail.body and "Your administrator has your access data" in mail.body
+    assert "Log in here:\nhttp://127.0.0.1:5000/login/\n" in mail.body
+    assert "Kind regards\nRepair Service" in mail.body
+    assert shown not in mail.body and "set-password" not in mail.body
+    user = db.session.scalars(select(PortalUser).where(PortalUser.email == "lena@alpha.example")).one()
+    assert user.language == "en" and user.must_change_password
+    # the password the admin passed on works, and the employee chooses their own at first login
+    c = app.test_client()
+    assert "/login" not in login(c, "lena@alpha.example", shown).headers["Location"]
+    assert "/cc/my-data" in c.get("/cc/orders/").headers.get("Location", "")
+
+
+def test_new_employee_welcome_defaults_to_the_admins_language(app, company_admin_client, company_admin_a):
+    company_admin_client.post("/cc/employees/new", data={
+        "first_name": "Lena", "last_name": "Lang", "email": "lang@alpha.example"})
+    [mail] = mails(kind="employee_created")
+    assert mail.language == "de" and mail.subject == "Willkommen im Großkundenportal"
+    assert mail.body.startswith("Guten Tag Lena Lang,\n")
+    assert "Mit freundlichen Grüßen\nRepair Service" in mail.body
+    assert "Ihre Zugangsdaten erhalten Sie von Ihrem Administrator" in mail.body
+
+
+def test_new_employee_with_an_unknown_language_is_refused_at_the_field(company_admin_client):
+    response = company_admin_client.post("/cc/employees/new", data={
+        "first_name": "X", "last_name": "Y", "email": "x@alpha.example", "language": "fr"})
+    assert response.status_code == 422 and 'id="language-error"' in response.get_data(as_text=True)
+    assert db.session.scalars(select(PortalUser).where(PortalUser.email == "x@alpha.example")).all() == []
+    assert mails(kind="employee_created") == []
+
+
+def test_an_approved_company_admin_chooses_a_password_by_link(app, staff_client):
+    from app.models import RegistrationRequest
+
+    req = RegistrationRequest(company_name="Link GmbH", first_name="Lara", last_name="Link",
+                              email="lara@link.example", language="de")
+    db.session.add(req)
+    db.session.commit()
+    staff_client.post(f"/backend/registrations/{req.id}/approve")
+    [mail] = mails(kind="registration_approved")
+    assert mail.body.startswith("Guten Tag Lara Link,\n\nwir haben die Registrierung von Link GmbH freigegeben.")
     link = re.search(r"http://127\.0\.0\.1:5000(/cc/set-password/\S+)", mail.body).group(1)
+    assert "http://127.0.0.1:5000/login/" in mail.body
     c = app.test_client()
     assert c.get(link).status_code == 200
-    response = c.post(link, data={"new_password": "kurz", "repeat_password": "kurz"})
-    assert response.status_code == 422
-    response = c.post(link, data={"new_password": "Lenas-Passwort-2026", "repeat_password": "Lenas-Passwort-2026"})
+    assert c.post(link, data={"new_password": "kurz", "repeat_password": "kurz"}).status_code == 422
+    response = c.post(link, data={"new_password": "Laras-Passwort-2026", "repeat_password": "Laras-Passwort-2026"})
     assert response.status_code == 302
     assert c.get(link).status_code == 404  # spent
-    assert "/login" not in login(app.test_client(), "lena@alpha.example", "Lenas-Passwort-2026").headers["Location"]
-    # no forced change any more: the user chose their password
     fresh = app.test_client()
-    login(fresh, "lena@alpha.example", "Lenas-Passwort-2026")
-    assert fresh.get("/cc/orders/").status_code == 200
+    login(fresh, "lara@link.example", "Laras-Passwort-2026")
+    assert fresh.get("/cc/orders/").status_code == 200  # no forced change: they chose their password
 
 
 def test_forged_or_expired_links_are_refused(app, company_a):

@@ -34,22 +34,31 @@ def portal_url(path: str) -> str:
     return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
 
 
-def queue(template: str, recipients: Iterable[tuple[str, str]], *, order_id: Optional[int] = None,
-          **context) -> list[OutgoingMail]:
-    """Render ``mail/<template>.txt`` for each (email, language) and queue it in this transaction.
+def signature() -> str:
+    """Who signs the mails: the first line of ``SERVICE_ADDRESS``."""
+    return (current_app.config.get("SERVICE_ADDRESS") or "").split("|")[0].strip()
 
-    The first line of the rendered template is the subject.
+
+def queue(template: str, recipients: Iterable[tuple], *, order_id: Optional[int] = None,
+          **context) -> list[OutgoingMail]:
+    """Render ``mail/<template>.txt`` for each recipient and queue it in this transaction.
+
+    A recipient is (email, language) or (email, language, name): each mail is rendered in its
+    recipient's language and greets them by name when there is one. The first line of the
+    rendered template is the subject.
     """
     rows = []
     seen = set()
-    for email, language in recipients:
+    for email, language, *rest in recipients:
         email = (email or "").strip().lower()
         if not email or email in seen:
             continue
         seen.add(email)
         language = language if language in LANGUAGES else "de"
+        name = (rest[0] or "").strip() if rest else ""
         with force_locale(language):
-            text = render_template(f"mail/{template}.txt", language=language, portal_url=portal_url, **context)
+            text = render_template(f"mail/{template}.txt", language=language, portal_url=portal_url,
+                                   recipient_name=name, signature=signature(), **context)
         subject, _, body = text.strip().partition("\n")
         row = OutgoingMail(recipient=email, subject=subject.strip()[:300], body=body.strip() + "\n",
                            kind=template, language=language, order_id=order_id, next_attempt_at=utcnow())

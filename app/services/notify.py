@@ -27,7 +27,7 @@ def _public_customer(order: Order) -> list[tuple[str, str]]:
     """The sender of a public-form order (no account: the address and language of the form)."""
     if order.source != SOURCE_FRONTEND or not order.email:
         return []
-    return [(order.email, order.language or "de")]
+    return [(order.email, order.language or "de", order.contact_person or order.customer_name)]
 
 
 def _public_status_link(order: Order) -> str:
@@ -41,7 +41,7 @@ def status_changed(order: Order, change: StatusChange) -> list[OutgoingMail]:
                      link=_public_status_link(order), public=True)
     final = bool(change.to_status.is_final)
     recipients = [
-        (u.email, u.language) for u in _company_users(order.company_id)
+        (u.email, u.language, u.full_name) for u in _company_users(order.company_id)
         if u.notify_status == NOTIFY_ALL or (u.notify_status == NOTIFY_FINAL and final)
     ]
     return queue("status_changed", recipients, order_id=order.id, order=order, change=change,
@@ -60,20 +60,30 @@ def message_posted(message: OrderMessage) -> list[OutgoingMail]:
     if order.company_id is None:
         return queue("message_to_customer", _public_customer(order), order_id=order.id, order=order,
                      message=message, link=_public_status_link(order), public=True)
-    recipients = [(u.email, u.language) for u in _company_users(order.company_id)
+    recipients = [(u.email, u.language, u.full_name) for u in _company_users(order.company_id)
                   if u.notify_status != NOTIFY_NONE]
     return queue("message_to_customer", recipients, order_id=order.id, order=order, message=message,
                  link=f"/cc/orders/{order.id}", public=False)
 
 
-def account_created(user: PortalUser, *, approved: bool) -> None:
-    """A new company admin (approved registration) or employee: a link to set their password.
+def registration_approved(user: PortalUser) -> None:
+    """A new company admin (approved registration): a link to choose their password.
 
-    The mail carries no password: a mailbox keeps mail for years, a link is spent once used
-    and expires after a week.
+    Nobody at their company knows a password yet; the mail carries none (a mailbox keeps mail for
+    years), only a link that is spent once used and expires after a week.
     """
-    queue("registration_approved" if approved else "employee_created", [(user.email, user.language)],
-          user=user, company=user.company, link=f"/cc/set-password/{make_token(user)}")
+    queue("registration_approved", [(user.email, user.language, user.full_name)], user=user,
+          company=user.company, link=f"/cc/set-password/{make_token(user)}", login_link="/login/")
+
+
+def employee_created(user: PortalUser, admin: PortalUser) -> None:
+    """A new employee: welcome, in the language the admin chose for them, and where to log in.
+
+    The company admin got the access data (shown once) and passes them on; the mail carries no
+    link that would replace that password, only the way in.
+    """
+    queue("employee_created", [(user.email, user.language, user.full_name)], user=user, company=user.company,
+          admin_name=admin.full_name, admin_email=admin.email, login_link="/login/")
 
 
 def registration_rejected(req: RegistrationRequest) -> None:

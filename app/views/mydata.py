@@ -135,7 +135,7 @@ class PortalEmployeeView(BaseView):
     @has_access
     def add(self):
         require_company()
-        form = EmployeeForm()
+        form = EmployeeForm(language=g.user.language)  # the admin's language unless they choose another
         if form.validate_on_submit():
             email = form.email.data.strip().lower()
             if email_taken(email):
@@ -146,11 +146,11 @@ class PortalEmployeeView(BaseView):
                 try:
                     user, password = create_user(
                         email=email, first_name=form.first_name.data, last_name=form.last_name.data,
-                        role_name=roles.CUSTOMER, company=g.user.company, language=g.user.language,
+                        role_name=roles.CUSTOMER, company=g.user.company, language=form.language.data,
                     )
                     audit.record(audit.EMPLOYEE_CREATED, user, actor=g.user, company_id=user.company_id,
                                  new={"email": user.email, "name": user.full_name, "role": roles.CUSTOMER})
-                    notify.account_created(user, approved=False)
+                    notify.employee_created(user, g.user)
                     db.session.commit()
                 except AccountError:
                     db.session.rollback()

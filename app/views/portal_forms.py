@@ -154,6 +154,13 @@ class EmployeeForm(FlaskForm):
     first_name = required_text(_l("First name"), 64)
     last_name = required_text(_l("Last name"), 64)
     email = email_field()
+    # the employee's portal and mails; the view sets the admin's language as the default
+    language = SelectField(_l("Language"), choices=[("de", "Deutsch"), ("en", "English")],
+                           validate_choice=False)
+
+    def validate_language(self, field):
+        if field.data not in LANGUAGES:
+            raise ValidationError(_l("Please choose a language."))
 
 
 class RegistrationForm(FlaskForm):

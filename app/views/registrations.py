@@ -74,7 +74,7 @@ class StaffRegistrationView(StaffModelView):
         req = self._request_or_404(pk)
         try:
             company, user, password = approve_request(req, g.user)
-            notify.account_created(user, approved=True)
+            notify.registration_approved(user)
         except AccountError as exc:
             db.session.rollback()
             flash(_account_error_message(exc), "danger")
