@@ -125,6 +125,54 @@ def test_messages_between_customer_and_staff(app, customer_client, staff_client,
     assert len(db.session.scalars(select(OrderMessage)).all()) == 3
 
 
+@pytest.mark.parametrize("setting,as_author,as_orderer,expected", [
+    ("all", False, False, True), ("mine", True, False, True), ("mine", False, True, True),
+    ("mine", False, False, False), ("none", True, False, False),
+])
+def test_the_message_setting_decides_who_hears_of_staff_replies(app, staff_client, company_a, customer_a,
+                                                               company_admin_a, setting, as_author, as_orderer,
+                                                               expected):
+    colleague = make_user(company_a, email="colleague@alpha.example")
+    colleague.notify_messages = setting
+    colleague.notify_status = "none"  # status changes only: replies to messages are not silenced by it
+    db.session.commit()
+    order = make_order(company_a, colleague if as_orderer else company_admin_a)
+    author = colleague if as_author else customer_a
+    _client_for(app, author).post(f"/cc/orders/{order.id}/messages", data={"body": "Wann kommt das Gerät?"})
+    staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Nächste Woche."})
+    assert bool(mails(recipient=colleague.email, kind="message_to_customer")) is expected
+    assert mails(recipient=customer_a.email, kind="message_to_customer")  # the default: every message
+
+
+def test_no_status_mails_still_brings_the_reply_to_my_own_message(app, customer_client, staff_client, company_a,
+                                                                  customer_a):
+    """The status setting speaks of status changes only: "None" there keeps replies coming."""
+    customer_client.post("/cc/my-data/settings", data={"language": "en", "page_size": "25", "notify_status": "none"})
+    order = make_order(company_a, customer_a)
+    customer_client.post(f"/cc/orders/{order.id}/messages", data={"body": "When?"})
+    staff_client.post(f"/backend/orders/{order.id}/status", data={"status_id": _status("in_repair").id})
+    staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Next week."})
+    assert mails(recipient=customer_a.email, kind="status_changed") == []
+    [reply] = mails(recipient=customer_a.email, kind="message_to_customer")
+    assert "Next week." in reply.body and reply.subject == f"New message about your order {order.rma_number}"
+
+
+def test_the_message_setting_is_saved_in_my_data(customer_client, customer_a):
+    html = customer_client.get("/cc/my-data/?tab=settings").get_data(as_text=True)
+    assert "Nachrichten unseres Serviceteams" in html and "Antworten auf Ihre eigenen Nachrichten" in html
+    customer_client.post("/cc/my-data/settings", data={"language": "de", "page_size": "25", "notify_status": "all",
+                                                      "notify_messages": "mine"})
+    db.session.refresh(customer_a)
+    assert customer_a.notify_messages == "mine" and customer_a.notify_status == "all"
+    html = customer_client.get("/cc/my-data/?tab=settings").get_data(as_text=True)
+    assert re.search(r'<option (selected value="mine"|value="mine" selected)', html)
+    response = customer_client.post("/cc/my-data/settings", data={"language": "de", "page_size": "25",
+                                                                 "notify_messages": "sometimes"})
+    assert response.status_code == 422 and 'id="notify_messages-error"' in response.get_data(as_text=True)
+    db.session.refresh(customer_a)
+    assert customer_a.notify_messages == "mine"
+
+
 def test_empty_message_is_refused_at_the_field(customer_client, company_a, customer_a):
     order = make_order(company_a, customer_a)
     response = customer_client.post(f"/cc/orders/{order.id}/messages", data={"body": "  "})

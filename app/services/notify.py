@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE, SOURCE_FRONTEND, Company, Order, OrderMessage, \
+from app.models import NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_MINE, SOURCE_FRONTEND, Company, Order, OrderMessage, \
     OutgoingMail, PortalUser, RegistrationRequest, StatusChange
 from app.security.tokens import make_token
 from app.services.mail import queue, staff_recipients
@@ -48,9 +48,18 @@ def status_changed(order: Order, change: StatusChange) -> list[OutgoingMail]:
                  link=f"/cc/orders/{order.id}", public=False)
 
 
+def _involved(order: Order) -> set[int]:
+    """The users whose own business an order is: who placed it and who wrote on it."""
+    authors = db.session.scalars(
+        select(OrderMessage.author_id).where(OrderMessage.order_id == order.id, OrderMessage.from_staff.is_(False))
+    ).all()
+    return {order.created_by_id, *authors} - {None}
+
+
 def message_posted(message: OrderMessage) -> list[OutgoingMail]:
-    """A customer's message goes to staff; a staff message (not an internal note) to the company,
-    or to the sender of a public-form order. Returns the mails queued."""
+    """A customer's message goes to staff; a staff message (not an internal note) to the company's
+    users as each chose in their settings (all orders, only their own, none), or to the sender of a
+    public-form order. Returns the mails queued."""
     order = message.order
     if message.internal:
         return []
@@ -60,8 +69,10 @@ def message_posted(message: OrderMessage) -> list[OutgoingMail]:
     if order.company_id is None:
         return queue("message_to_customer", _public_customer(order), order_id=order.id, order=order,
                      message=message, link=_public_status_link(order), public=True)
-    recipients = [(u.email, u.language, u.full_name) for u in _company_users(order.company_id)
-                  if u.notify_status != NOTIFY_NONE]
+    users = _company_users(order.company_id)
+    involved = _involved(order) if any(u.notify_messages == NOTIFY_MINE for u in users) else set()
+    recipients = [(u.email, u.language, u.full_name) for u in users
+                  if u.notify_messages == NOTIFY_ALL or (u.notify_messages == NOTIFY_MINE and u.id in involved)]
     return queue("message_to_customer", recipients, order_id=order.id, order=order, message=message,
                  link=f"/cc/orders/{order.id}", public=False)
 

@@ -33,7 +33,7 @@ class MyDataView(BaseView):
         password = password or PasswordForm(formdata=None)
         settings = settings or SettingsForm(
             formdata=None, data={"language": user.language, "page_size": user.page_size,
-                                 "notify_status": user.notify_status}
+                                 "notify_status": user.notify_status, "notify_messages": user.notify_messages}
         )
         return self.render_template(
             "portal/my_data.html", tab=tab, user=user, company=user.company,
@@ -96,6 +96,7 @@ class MyDataView(BaseView):
         user.language = form.language.data
         user.page_size = form.page_size.data
         user.notify_status = form.notify_status.data or user.notify_status
+        user.notify_messages = form.notify_messages.data or user.notify_messages
         db.session.commit()
         session["locale"] = user.language
         flash(_("Your settings were saved."), "success")

@@ -19,7 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.models import LANGUAGES, NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE, PAGE_SIZES
+from app.models import LANGUAGES, NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_MESSAGE_CHOICES, NOTIFY_MINE, NOTIFY_NONE, \
+    PAGE_SIZES
 from app.security.passwords import StrongPassword
 from app.services import files
 
@@ -140,6 +141,17 @@ class SettingsForm(FlaskForm):
                  (NOTIFY_NONE, _l("None"))],
         validate_choice=False,  # left out: the setting stays as it is
     )
+
+    notify_messages = SelectField(
+        _l("Messages from our service team"),
+        choices=[(NOTIFY_ALL, _l("On all of my company's orders")),
+                 (NOTIFY_MINE, _l("Only on orders I placed or wrote about")), (NOTIFY_NONE, _l("None"))],
+        validate_choice=False,  # left out: the setting stays as it is
+    )
+
+    def validate_notify_messages(self, field):
+        if field.data not in (None, "", *NOTIFY_MESSAGE_CHOICES):
+            raise ValidationError(_l("Not a valid choice."))
 
     def validate_notify_status(self, field):
         if field.data not in (None, "", NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE):
