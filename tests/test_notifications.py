@@ -339,3 +339,71 @@ def test_a_mail_server_that_never_answers_times_out_and_the_change_is_saved(app,
     assert order.status.code == "in_repair"
     [mail] = mails(kind="status_changed")
     assert mail.sent_at is None and "timed out" in (mail.last_error or "").lower()
+
+
+# -- mails read as letters in the recipient's language -----------------------------
+
+LETTER = {
+    "en": {"greeting": "Dear ", "closing": "\n\nKind regards\nRepair Service\n",
+           "foreign": ("Guten Tag", "Grüße", " Ihr", " Sie ", "Auftrag ")},
+    "de": {"greeting": "Guten Tag ", "closing": "\n\nMit freundlichen Grüßen\nRepair Service\n",
+           "foreign": ("Dear", "regards", " your ", " you ", "order ")},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_customer_mail_is_a_letter_in_the_recipients_language(app, staff_client, company_admin_client,
+                                                                    company_a, customer_a, company_admin_a,
+                                                                    language):
+    from app.models import RegistrationRequest
+    from app.services import notify
+
+    customer_a.language = language
+    company_admin_a.language = "de" if language == "en" else "en"  # the sender's language must not leak
+    db.session.commit()
+    order = make_order(company_a, customer_a)
+    staff_client.post(f"/backend/orders/{order.id}/status", data={"status_id": _status("in_repair").id})
+    staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "OK"})
+    company_admin_client.post("/cc/employees/new", data={"first_name": "Nina", "last_name": "Neu",
+                                                         "email": "nina@alpha.example", "language": language})
+    requests = [RegistrationRequest(company_name=f"{name} GmbH", first_name="Rita", last_name=name,
+                                    email=f"{name.lower()}@r.example", language=language) for name in ("Ja", "Nein")]
+    db.session.add_all(requests)
+    db.session.commit()
+    staff_client.post(f"/backend/registrations/{requests[0].id}/approve")
+    staff_client.post(f"/backend/registrations/{requests[1].id}/reject")
+    public = make_order(None, None, source="frontend", email="kunde@privat.example", language=language,
+                        contact_person="Paula Privat")
+    notify.public_order_received(public)
+    db.session.commit()
+    letters = [m for m in mails() if m.recipient != app.config["MAIL_STAFF_ADDRESS"]
+               and m.recipient != company_admin_a.email]
+    assert {m.kind for m in letters} == {"status_changed", "message_to_customer", "employee_created",
+                                         "registration_approved", "registration_rejected", "public_order_received"}
+    rule = LETTER[language]
+    for mail in letters:
+        assert mail.language == language, mail.kind
+        assert mail.body.startswith(rule["greeting"]), (mail.kind, mail.body)
+        first_line, _, rest = mail.body.partition("\n\n")
+        assert first_line.endswith(","), mail.kind
+        # German letters go on in lower case after the greeting's comma (a name keeps its capital);
+        # English ones start a new sentence
+        if not rest.startswith(company_admin_a.full_name):
+            assert rest[0].islower() if language == "de" else rest[0].isupper(), (mail.kind, rest[:40])
+        assert rule["closing"] in mail.body, (mail.kind, mail.body)
+        for word in rule["foreign"]:
+            assert word not in mail.subject + "\n" + mail.body, (mail.kind, word)
+
+
+def test_the_migration_keeps_replies_coming_for_users_who_had_chosen_no_status_mails(app, company_a, customer_a,
+                                                                                     company_admin_a):
+    """Before 0006, "None" silenced replies too; those users now hear of replies on their own orders."""
+    from flask_migrate import downgrade, upgrade
+
+    customer_a.notify_status = "none"
+    db.session.commit()
+    ids = customer_a.id, company_admin_a.id
+    db.session.remove()
+    downgrade(revision="0005")
+    upgrade()
+    assert [db.session.get(PortalUser, pk).notify_messages for pk in ids] == ["mine", "all"]
