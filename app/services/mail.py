@@ -149,7 +149,8 @@ def _finish(mail_id: int, sender: str, error: Optional[Exception]) -> None:
     else:
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
         row.next_attempt_at = utcnow() + dt.timedelta(minutes=2 ** row.attempts)
-        row.claimed_by = row.claimed_at = None
+        if row.claimed_by == sender:  # free for the retry; a claim taken over stays with its sender
+            row.claimed_by = row.claimed_at = None
         log.warning("mail %s to %s failed (attempt %s): %s", row.id, row.recipient, row.attempts, error)
     db.session.commit()
 
