@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Order, OrderItem, OrderStatus, StatusChange
 from tests.factories import make_order
+from tests.helpers import text
 
 
 def _status(code):
@@ -150,6 +151,51 @@ def test_staff_edit_and_remove_an_article(staff_client, company_a, customer_a):
     assert staff_client.get(f"/backend/articles/delete/{second_id}").status_code == 405  # no deleting by GET
     staff_client.post(f"/backend/articles/delete/{second_id}")
     assert db.session.scalar(select(OrderItem).where(OrderItem.id == second_id)) is None
+
+
+def test_removing_an_article_asks_first_and_is_audited(staff_client, company_a, customer_a, staff_user):
+    from app.models import AuditEvent
+
+    order = make_order(company_a, customer_a, items=2)
+    second = order.items[1]
+    second.description, second.serial_number = "Pumpe P-7", "SN-4711"
+    db.session.commit()
+    second_id = second.id
+    page = staff_client.get(f"/backend/orders/show/{order.id}").get_data(as_text=True)
+    assert f'href="/backend/articles/{second_id}/remove"' in page
+    assert f'action="/backend/articles/delete/{second_id}"' not in page  # no removal by one click
+    question = staff_client.get(f"/backend/articles/{second_id}/remove")
+    assert question.status_code == 200
+    shown = text(question)
+    assert f"Artikel aus Auftrag {order.rma_number} entfernen?" in shown
+    assert "Pumpe P-7" in shown and "SN-4711" in shown and "Abbrechen" in shown
+    assert db.session.get(OrderItem, second_id) is not None  # asking removes nothing
+    assert staff_client.get("/backend/articles/999999/remove").status_code == 404
+    response = staff_client.post(f"/backend/articles/delete/{second_id}", follow_redirects=True)
+    assert f"Artikel „Pumpe P-7“ aus Auftrag {order.rma_number} entfernt." in text(response)
+    db.session.expire_all()
+    assert db.session.get(OrderItem, second_id) is None and db.session.get(Order, order.id).item_count == 1
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "order.item_removed")).one()
+    assert (event.actor_id, event.company_id, event.object_label) == (staff_user.id, company_a.id, order.rma_number)
+    log = text(staff_client.get("/backend/audit/list/"))
+    assert "Artikel entfernt" in log and "Bezeichnung: Pumpe P-7 → –" in log and "Seriennummer: SN-4711 → –" in log
+
+
+def test_the_audit_log_shows_labelled_old_and_new_values_in_the_readers_language(app, staff_client, company_a,
+                                                                                 customer_a, staff_user):
+    order = make_order(company_a, customer_a)
+    in_review = db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one()
+    staff_client.post(f"/backend/orders/{order.id}/status", data={"status_id": in_review.id, "note": ""})
+    walk_in = make_order(None, source="frontend", customer_name="Alt GmbH")
+    staff_client.post(f"/backend/orders/edit/{walk_in.id}", data={"reference": "R", "customer_name": "Neu GmbH"})
+    log = text(staff_client.get("/backend/audit/list/"))
+    assert "Status: Eingegangen → In Prüfung" in log
+    assert "Kunde: Alt GmbH → Neu GmbH" in log
+    assert "in_review" not in log and "{" not in log and "customer_name" not in log
+    staff_user.language = "en"
+    db.session.commit()
+    log = text(staff_client.get("/backend/audit/list/"))
+    assert "Status: Received → In review" in log and "Customer: Alt GmbH → Neu GmbH" in log
 
 
 def test_staff_manage_companies_and_see_their_users(staff_client, company_a, customer_a):

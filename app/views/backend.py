@@ -21,7 +21,6 @@ from app.errors import valid_id
 from app.extensions import db
 from app.models import (
     CUSTOMER_FIELDS,
-    AuditEvent,
     OrderMessage,
     OutgoingMail,
     SOURCE_BACKEND,
@@ -494,7 +493,8 @@ class StaffOrderItemView(StaffModelView):
     datamodel = SQLAInterface(OrderItem)
     class_permission_name = "StaffOrderItems"
     route_base = "/backend/articles"
-    include_route_methods = {"edit", "delete"}
+    include_route_methods = {"edit", "delete", "remove"}
+    method_permission_name = {"edit": "edit", "delete": "delete", "remove": "delete"}
     label_columns = LABELS
     edit_title = _l("Edit article")
     edit_columns = ["article_number", "description", "serial_number", "quantity", "fault_description"]
@@ -518,21 +518,40 @@ class StaffOrderItemView(StaffModelView):
         if item.quantity is None or item.quantity < 1:
             raise ValueError(_("The quantity must be at least 1."))
 
+    def _item_or_404(self, pk) -> OrderItem:
+        item = db.session.get(OrderItem, valid_id(pk) or 0)
+        if item is None:
+            abort(404)
+        return item
+
+    @expose("/<int:pk>/remove", methods=["GET"])
+    @has_access
+    def remove(self, pk):
+        """Ask before an article is removed: what goes, what stays (its files stay with the order)."""
+        item = self._item_or_404(pk)
+        return self.render_template("backend/article_remove.html", item=item, order=item.order,
+                                    title=_("Remove article"))
+
     @expose("/delete/<pk>", methods=["POST"])
     @has_access
     def delete(self, pk):
-        item = db.session.get(OrderItem, pk)
-        if item is None:
-            abort(404)
+        """Remove the article (after the question on the remove page); audited with what it held."""
+        item = self._item_or_404(pk)
         order = item.order
         order_id = order.id
+        removed = {name: getattr(item, name) for name in ITEM_FIELDS}
         for attachment in list(item.attachments):
             attachment.item_id = None  # the file stays with the order
         order.items.remove(item)
         order.item_count = len(order.items)
+        audit.record(audit.ORDER_ITEM_REMOVED, order, actor=g.user, company_id=order.company_id, old=removed)
         db.session.commit()
-        flash(_("Article removed."), "success")
+        flash(_("Article “%(description)s” removed from order %(rma)s.", description=removed["description"],
+                rma=order.rma_number), "success")
         return redirect(url_for("StaffOrderView.show", pk=order_id))
+
+
+ITEM_FIELDS = ("article_number", "description", "serial_number", "quantity", "fault_description")
 
 
 class StaffStatusHistoryView(StaffModelView):
@@ -651,37 +670,6 @@ class StaffStatusView(StaffModelView):
 
     def pre_update(self, item: OrderStatus) -> None:
         self._keep_one_initial(item)
-
-
-class StaffAuditView(StaffModelView):
-    """The audit log, read-only."""
-
-    datamodel = SQLAInterface(AuditEvent)
-    class_permission_name = "StaffAudit"
-    route_base = "/backend/audit"
-    include_route_methods = {"list", "show"}
-    list_title = _l("Audit log")
-    show_title = _l("Audit entry")
-    label_columns = {
-        "at": _l("Time"), "actor_name": _l("By"), "company": _l("Company"), "action": _l("Action"),
-        "object_label": _l("Object"), "old_values": _l("Old values"), "new_values": _l("New values"),
-    }
-    list_columns = ["at", "actor_name", "company", "action", "object_label", "old_values", "new_values"]
-    show_columns = list_columns
-    search_columns = ["action", "actor_name", "object_label", "at"]
-    formatters_columns = {"at": fmt_datetime, "company": fmt_optional, "action": lambda a: str(AUDIT_ACTIONS.get(a, a))}
-    base_order = ("at", "desc")
-
-
-AUDIT_ACTIONS = {
-    audit.ORDER_STATUS: _l("Status changed"),
-    audit.ORDER_CUSTOMER_DATA: _l("Customer data changed"),
-    audit.EMPLOYEE_CREATED: _l("Employee created"),
-    audit.EMPLOYEE_ACTIVATED: _l("Account activated"),
-    audit.EMPLOYEE_DEACTIVATED: _l("Account deactivated"),
-    audit.REGISTRATION_APPROVED: _l("Registration approved"),
-    audit.REGISTRATION_REJECTED: _l("Registration rejected"),
-}
 
 
 class StaffOutboxView(StaffModelView):
