@@ -299,3 +299,17 @@ def test_staff_export_streams_every_matching_order_of_all_companies(staff_client
     assert b.rma_number in raw and a.rma_number not in raw and walk_in.rma_number not in raw
     page = staff_client.get("/backend/orders/list/?_flt_0_company=1").get_data(as_text=True)
     assert 'id="export-csv"' in page and "_flt_0_company=1" in page
+
+
+def test_after_saving_staff_read_which_record_was_saved(staff_client, company_a, customer_a):
+    order = make_order(None, source="frontend", customer_name="Alt GmbH")
+    response = staff_client.post(f"/backend/orders/edit/{order.id}", data={"reference": "R-9", "customer_name": "Neu"},
+                                 follow_redirects=True)
+    shown = text(response)
+    assert f"Auftrag „{order.rma_number}“ gespeichert." in shown and "Zeile geändert" not in shown
+    response = staff_client.post(f"/backend/companies/edit/{company_a.id}", follow_redirects=True, data={
+        "customer_number": company_a.customer_number, "name": "Alpha Antriebe AG", "active": "y"})
+    assert f"Firma „{company_a.customer_number} Alpha Antriebe AG“ gespeichert." in text(response)
+    response = staff_client.post("/backend/companies/add", follow_redirects=True, data={
+        "customer_number": "", "name": "Gamma GmbH", "active": "y"})
+    assert "Firma „KD-10001 Gamma GmbH“ angelegt." in text(response)

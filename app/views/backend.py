@@ -7,7 +7,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args
-from flask_babel import format_datetime, get_locale
+from flask_babel import LazyString, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
@@ -139,8 +139,27 @@ def changed_values(obj, names) -> tuple[dict, dict]:
 MAX_PAGE_SIZE = 100
 
 
+def _saved_message(created: bool) -> str:
+    """Which record was saved ("Order “RMA-2026-000012” saved."), instead of FAB's "Changed Row"."""
+    what, name = g.get("saved_record", ("", ""))
+    if created:
+        return _("%(what)s “%(name)s” created.", what=what, name=name)
+    return _("%(what)s “%(name)s” saved.", what=what, name=name)
+
+
 class StaffModelView(ModelView):
-    """FAB's ModelView with the page size capped (FAB accepts any ``psize_…``)."""
+    """FAB's ModelView with the page size capped (FAB accepts any ``psize_…``) and
+    messages that name the record that was saved."""
+
+    record_name = _l("Entry")  # what one record of the view is called in messages
+    add_row_message = LazyString(lambda: _saved_message(created=True))
+    edit_row_message = LazyString(lambda: _saved_message(created=False))
+
+    def post_add(self, item) -> None:
+        g.saved_record = (str(self.record_name), str(item))
+
+    def post_update(self, item) -> None:
+        g.saved_record = (str(self.record_name), str(item))
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
@@ -265,6 +284,7 @@ class FilterHasCompany(BaseFilter):
 class StaffOrderView(StaffModelView):
     """All orders of every source; status changes write the history."""
 
+    record_name = _l("Order")
     datamodel = OrderInterface(Order)
     class_permission_name = "StaffOrders"
     route_base = "/backend/orders"
@@ -490,6 +510,7 @@ from app.views.portal_forms import StaffMessageForm  # noqa: E402
 class StaffOrderItemView(StaffModelView):
     """Edit or remove one article of an order (reached from the order page)."""
 
+    record_name = _l("Article")
     datamodel = SQLAInterface(OrderItem)
     class_permission_name = "StaffOrderItems"
     route_base = "/backend/articles"
@@ -571,6 +592,7 @@ class StaffStatusHistoryView(StaffModelView):
 class StaffCompanyUserView(StaffModelView):
     """Users of customer companies (staff and admins are not listed here)."""
 
+    record_name = _l("User")
     datamodel = SQLAInterface(PortalUser)
     class_permission_name = "StaffCompanyUsers"
     route_base = "/backend/company-users"
@@ -596,6 +618,7 @@ class StaffCompanyUserView(StaffModelView):
 
 
 class StaffCompanyView(StaffModelView):
+    record_name = _l("Company")
     datamodel = SQLAInterface(Company)
     class_permission_name = "StaffCompanies"
     route_base = "/backend/companies"
@@ -635,6 +658,7 @@ class StaffCompanyView(StaffModelView):
 class StaffStatusView(StaffModelView):
     """The repair workflow's statuses. Exactly one is the initial status."""
 
+    record_name = _l("Status")
     datamodel = SQLAInterface(OrderStatus)
     class_permission_name = "StaffStatuses"
     route_base = "/backend/statuses"
