@@ -5,8 +5,8 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
-    from app.views.audit_log import StaffAuditView
     from app.views.backend import (
+        StaffAuditView,
         StaffOutboxView,
         StaffCompanyUserView,
         StaffCompanyView,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, OrderStatus
 from app.services import audit
-from app.views.backend import LABELS, StaffModelView, fmt_datetime, fmt_optional
+from app.views.backend.common import LABELS, StaffModelView, fmt_datetime, fmt_optional
 
 AUDIT_ACTIONS = {
     audit.ORDER_STATUS: _l("Status changed"),
