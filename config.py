@@ -111,6 +111,8 @@ class Config:
     PUBLIC_STATUS_RATE_LIMIT = env_str("PUBLIC_STATUS_RATE_LIMIT", "10 per minute; 100 per day")
     # a public form sent back sooner than this after it was shown is refused as a bot's
     PUBLIC_FORM_MIN_SECONDS = env_int("PUBLIC_FORM_MIN_SECONDS", 3)
+    # customer numbers KD-10001, KD-10002, ... for every new company, however it comes in
+    CUSTOMER_NUMBER_START = env_int("CUSTOMER_NUMBER_START", 10001)
 
     # Mail
     MAIL_SERVER = env_str("MAIL_SERVER")

@@ -26,6 +26,16 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
 
 
+def format_file_size(size) -> str:
+    """A file size in KB or MB with the reader's decimal separator ("0,1 KB" in German)."""
+    from flask_babel import format_decimal, gettext
+
+    size = size or 0
+    if size < 1024 * 1024:
+        return gettext("%(size)s KB", size=format_decimal(size / 1024, "#,##0.#"))
+    return gettext("%(size)s MB", size=format_decimal(size / (1024 * 1024), "#,##0.#"))
+
+
 def init_i18n(app: Flask) -> None:
     app.extensions["babel"].locale_selector = select_locale
     app.jinja_env.globals["get_current_locale"] = get_locale
@@ -36,4 +46,5 @@ def init_i18n(app: Flask) -> None:
 
     app.jinja_env.filters["format_number"] = format_number
     app.jinja_env.filters["format_decimal"] = format_decimal
+    app.jinja_env.filters["file_size"] = format_file_size
     app.jinja_env.filters["zip"] = lambda a, b: zip(a, b)

@@ -6,7 +6,8 @@ Every company-owned row (orders, articles, attachments, status changes) carries
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+import json
+from typing import Any, Optional
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
@@ -367,6 +368,13 @@ class AuditEvent(Model):
 
     actor: Mapped[Optional[PortalUser]] = relationship(PortalUser)
     company: Mapped[Optional[Company]] = relationship(Company)
+
+    @property
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """(field, old value, new value) for every field the event names, in a stable order."""
+        old = json.loads(self.old_values) if self.old_values else {}
+        new = json.loads(self.new_values) if self.new_values else {}
+        return [(name, old.get(name), new.get(name)) for name in sorted(set(old) | set(new))]
 
 
 class OrderMessage(Model):

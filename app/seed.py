@@ -36,12 +36,12 @@ DEMO_PASSWORD_STAFF = "Staff-Demo-2026"
 DEMO_PASSWORD = "Portal-Demo-2026"
 
 DEMO_COMPANIES = [
-    dict(customer_number="KD-10001", name="Müller Medizintechnik GmbH", street="Hauptstraße 12",
+    dict(name="Müller Medizintechnik GmbH", street="Hauptstraße 12",
          postcode="80331", city="München", country="Deutschland", phone="+49 89 123456",
          email="service@mueller-medtech.example", vat_id="DE123456789",
          admin=("anna.mueller@mueller-medtech.example", "Anna", "Müller", "de"),
          employee=("jonas.weber@mueller-medtech.example", "Jonas", "Weber", "de")),
-    dict(customer_number="KD-10002", name="Northwind Instruments Ltd", street="12 Harbour Road",
+    dict(name="Northwind Instruments Ltd", street="12 Harbour Road",
          postcode="BS1 4DJ", city="Bristol", country="United Kingdom", phone="+44 117 496 0000",
          email="repairs@northwind.example", vat_id="GB987654321",
          admin=("emma.clark@northwind.example", "Emma", "Clark", "en"),
@@ -51,7 +51,7 @@ DEMO_COMPANIES = [
 
 def load_demo_data() -> list[tuple[str, str, str]] | None:
     """Demo data for a database without companies; returns the demo logins, or None."""
-    from app.services.accounts import create_user
+    from app.services.accounts import create_user, next_customer_number
     from app.services.orders import change_status, create_portal_order, prepare_new_order
 
     if db.session.scalar(select(func.count()).select_from(Company)):
@@ -64,7 +64,7 @@ def load_demo_data() -> list[tuple[str, str, str]] | None:
     for n, data in enumerate(DEMO_COMPANIES):
         data = dict(data)
         admin, employee = data.pop("admin"), data.pop("employee")
-        company = Company(active=True, **data)
+        company = Company(active=True, customer_number=next_customer_number(), **data)
         db.session.add(company)
         db.session.flush()
         users = []

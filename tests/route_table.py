@@ -71,6 +71,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
                                                  "export")},
     "StaffOrderItemView.edit": BACKEND,
     "StaffOrderItemView.delete": BACKEND,
+    "StaffOrderItemView.remove": BACKEND,
     **{f"StaffCompanyView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
     **{f"StaffCompanyUserView.{m}": BACKEND for m in ("list", "show", "edit")},
     **{f"StaffRegistrationView.{m}": BACKEND for m in ("list", "show", "approve", "reject")},

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Order, OrderItem, OrderStatus, StatusChange
 from tests.factories import make_order
+from tests.helpers import text
 
 
 def _status(code):
@@ -152,6 +153,51 @@ def test_staff_edit_and_remove_an_article(staff_client, company_a, customer_a):
     assert db.session.scalar(select(OrderItem).where(OrderItem.id == second_id)) is None
 
 
+def test_removing_an_article_asks_first_and_is_audited(staff_client, company_a, customer_a, staff_user):
+    from app.models import AuditEvent
+
+    order = make_order(company_a, customer_a, items=2)
+    second = order.items[1]
+    second.description, second.serial_number = "Pumpe P-7", "SN-4711"
+    db.session.commit()
+    second_id = second.id
+    page = staff_client.get(f"/backend/orders/show/{order.id}").get_data(as_text=True)
+    assert f'href="/backend/articles/{second_id}/remove"' in page
+    assert f'action="/backend/articles/delete/{second_id}"' not in page  # no removal by one click
+    question = staff_client.get(f"/backend/articles/{second_id}/remove")
+    assert question.status_code == 200
+    shown = text(question)
+    assert f"Artikel aus Auftrag {order.rma_number} entfernen?" in shown
+    assert "Pumpe P-7" in shown and "SN-4711" in shown and "Abbrechen" in shown
+    assert db.session.get(OrderItem, second_id) is not None  # asking removes nothing
+    assert staff_client.get("/backend/articles/999999/remove").status_code == 404
+    response = staff_client.post(f"/backend/articles/delete/{second_id}", follow_redirects=True)
+    assert f"Artikel „Pumpe P-7“ aus Auftrag {order.rma_number} entfernt." in text(response)
+    db.session.expire_all()
+    assert db.session.get(OrderItem, second_id) is None and db.session.get(Order, order.id).item_count == 1
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "order.item_removed")).one()
+    assert (event.actor_id, event.company_id, event.object_label) == (staff_user.id, company_a.id, order.rma_number)
+    log = text(staff_client.get("/backend/audit/list/"))
+    assert "Artikel entfernt" in log and "Bezeichnung: Pumpe P-7 → –" in log and "Seriennummer: SN-4711 → –" in log
+
+
+def test_the_audit_log_shows_labelled_old_and_new_values_in_the_readers_language(app, staff_client, company_a,
+                                                                                 customer_a, staff_user):
+    order = make_order(company_a, customer_a)
+    in_review = db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one()
+    staff_client.post(f"/backend/orders/{order.id}/status", data={"status_id": in_review.id, "note": ""})
+    walk_in = make_order(None, source="frontend", customer_name="Alt GmbH")
+    staff_client.post(f"/backend/orders/edit/{walk_in.id}", data={"reference": "R", "customer_name": "Neu GmbH"})
+    log = text(staff_client.get("/backend/audit/list/"))
+    assert "Status: Eingegangen → In Prüfung" in log
+    assert "Kunde: Alt GmbH → Neu GmbH" in log
+    assert "in_review" not in log and "{" not in log and "customer_name" not in log
+    staff_user.language = "en"
+    db.session.commit()
+    log = text(staff_client.get("/backend/audit/list/"))
+    assert "Status: Received → In review" in log and "Customer: Alt GmbH → Neu GmbH" in log
+
+
 def test_staff_manage_companies_and_see_their_users(staff_client, company_a, customer_a):
     response = staff_client.post("/backend/companies/add", data={
         "customer_number": "", "name": "Gamma GmbH", "city": "Köln", "active": "y"})
@@ -253,3 +299,17 @@ def test_staff_export_streams_every_matching_order_of_all_companies(staff_client
     assert b.rma_number in raw and a.rma_number not in raw and walk_in.rma_number not in raw
     page = staff_client.get("/backend/orders/list/?_flt_0_company=1").get_data(as_text=True)
     assert 'id="export-csv"' in page and "_flt_0_company=1" in page
+
+
+def test_after_saving_staff_read_which_record_was_saved(staff_client, company_a, customer_a):
+    order = make_order(None, source="frontend", customer_name="Alt GmbH")
+    response = staff_client.post(f"/backend/orders/edit/{order.id}", data={"reference": "R-9", "customer_name": "Neu"},
+                                 follow_redirects=True)
+    shown = text(response)
+    assert f"Auftrag „{order.rma_number}“ gespeichert." in shown and "Zeile geändert" not in shown
+    response = staff_client.post(f"/backend/companies/edit/{company_a.id}", follow_redirects=True, data={
+        "customer_number": company_a.customer_number, "name": "Alpha Antriebe AG", "active": "y"})
+    assert f"Firma „{company_a.customer_number} Alpha Antriebe AG“ gespeichert." in text(response)
+    response = staff_client.post("/backend/companies/add", follow_redirects=True, data={
+        "customer_number": "", "name": "Gamma GmbH", "active": "y"})
+    assert "Firma „KD-10001 Gamma GmbH“ angelegt." in text(response)

@@ -193,3 +193,24 @@ def test_status_labels_and_dates_follow_the_language(app, world, company_admin_a
     assert "In Prüfung" in de and "In review" in en
     assert re.search(r"\b\d{2}\.\d{2}\.\d{2}, \d{2}:\d{2}\b", de)      # 26.11.26, 23:34
     assert re.search(r"\b\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}\s?[AP]M\b", en)  # 11/26/26, 11:34 PM
+
+
+def test_file_sizes_use_the_readers_decimal_separator(app, world, company_admin_a, staff_user):
+    order = world["order"]  # its file has 73 bytes: 0.1 KB
+    de = visible_text(_as(app, company_admin_a, "de").get(f"/cc/orders/{order.id}").get_data(as_text=True))
+    en = visible_text(_as(app, company_admin_a, "en").get(f"/cc/orders/{order.id}").get_data(as_text=True))
+    assert "0,1 KB" in de and "0.1 KB" not in de
+    assert "0.1 KB" in en
+    staff = visible_text(_as(app, staff_user, "de").get(f"/backend/orders/show/{order.id}").get_data(as_text=True))
+    assert "0,1 KB" in staff
+
+
+def test_large_file_sizes_read_in_megabytes():
+    from app.i18n import format_file_size
+
+    from app import create_app
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "FAB_UPDATE_PERMS": False,
+                      "SECRET_KEY": "x"})
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        assert format_file_size(3_500_000) == "3,3 MB"
+        assert format_file_size(1536) == "1,5 KB"

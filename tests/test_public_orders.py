@@ -151,6 +151,26 @@ def test_bad_input_is_refused_at_the_field_and_nothing_is_saved(app, client, fie
     assert nothing_saved(app)
 
 
+def test_the_error_summary_names_every_marked_field_customer_data_and_articles(app, client):
+    data = order_form(customer_name="", email="lena-at-praxis")
+    data.pop("privacy")
+    data["items-0-description"] = ""
+    response = send(client, data, headers={"Accept-Language": "de"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html[html.index('id="form-errors"'):]
+    summary = summary[:summary.index("</div>")]
+    for field_id in ("customer_name", "email", "privacy", "items-0-description"):
+        assert f'href="#{field_id}"' in summary, field_id
+        assert f'id="{field_id}"' in html  # the link leads to the field
+    assert "Artikel 1" in text_of(summary)
+    assert nothing_saved(app)
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
 def test_a_file_whose_content_does_not_fit_is_refused_and_no_file_stays_behind(app, client):
     data = order_form([dict(description="Monitor", quantity="1", fault_description="flackert",
                             files=[upload("ok.pdf")])],

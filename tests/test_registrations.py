@@ -93,3 +93,26 @@ def test_decisions_need_post_and_staff(customer_client, staff_client):
     assert customer_client.post(f"/backend/registrations/{req.id}/approve").status_code == 403
     db.session.refresh(req)
     assert req.state == "pending"
+
+
+def test_demo_companies_approved_registrations_and_staff_added_companies_share_one_numbering(app, staff_client):
+    from app.seed import load_demo_data
+
+    assert load_demo_data()
+    demo = sorted(db.session.scalars(select(Company.customer_number)))
+    assert demo == ["KD-10001", "KD-10002"]
+    staff_client.post(f"/backend/registrations/{make_request().id}/approve")
+    approved = db.session.scalars(select(Company).where(Company.name == "Delta Diagnostik AG")).one()
+    assert approved.customer_number == "KD-10003"
+    staff_client.post("/backend/companies/add", data={"customer_number": "", "name": "Gamma GmbH", "active": "y"})
+    assert db.session.scalars(select(Company).where(Company.name == "Gamma GmbH")).one().customer_number == "KD-10004"
+
+
+def test_an_installation_numbered_from_one_continues_at_the_start_of_the_one_numbering(app, staff_client):
+    from app.models import Counter
+
+    db.session.add(Counter(name="customer", value=3))  # numbers KD-00001..3 handed out before
+    db.session.commit()
+    staff_client.post(f"/backend/registrations/{make_request().id}/approve")
+    approved = db.session.scalars(select(Company).where(Company.name == "Delta Diagnostik AG")).one()
+    assert approved.customer_number == "KD-10001"

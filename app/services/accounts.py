@@ -62,12 +62,18 @@ def email_taken(email: str) -> bool:
 
 
 def next_customer_number() -> str:
+    """The next free customer number: one numbering, KD-10001 onwards, for companies that staff
+    add, approved registrations and the demo data alike (``CUSTOMER_NUMBER_START``)."""
+    first = int(current_app.config.get("CUSTOMER_NUMBER_START", 10001))
     stmt = update(Counter).where(Counter.name == "customer").values(value=Counter.value + 1).returning(Counter.value)
     value = db.session.execute(stmt).scalar()
     if value is None:
-        db.session.add(Counter(name="customer", value=1))
+        db.session.add(Counter(name="customer", value=first))
         db.session.flush()
-        value = 1
+        value = first
+    elif value < first:  # a counter from before the numbering started at CUSTOMER_NUMBER_START
+        db.session.execute(update(Counter).where(Counter.name == "customer").values(value=first))
+        value = first
     while True:
         number = f"KD-{value:05d}"
         exists = db.session.scalar(select(func.count()).select_from(Company).where(Company.customer_number == number))

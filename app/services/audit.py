@@ -9,6 +9,7 @@ from app.models import AuditEvent, PortalUser, utcnow
 
 ORDER_STATUS = "order.status"
 ORDER_CUSTOMER_DATA = "order.customer_data"
+ORDER_ITEM_REMOVED = "order.item_removed"
 EMPLOYEE_CREATED = "employee.created"
 EMPLOYEE_ACTIVATED = "employee.activated"
 EMPLOYEE_DEACTIVATED = "employee.deactivated"

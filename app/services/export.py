@@ -3,6 +3,11 @@
 UTF-8 with a byte order mark (Excel then reads umlauts right) and the list
 separator Excel expects in the user's language: ";" for German (where "," is the
 decimal comma), "," for English.
+
+Every text cell that a spreadsheet would read as a formula (it starts with
+= + - @, a tab or a carriage return) is written with a leading apostrophe
+(OWASP "CSV injection"): references, names and article texts come from
+customers and from the public order form, and staff open the files in Excel.
 """
 from __future__ import annotations
 
@@ -14,6 +19,16 @@ from flask import Response, stream_with_context
 from flask_babel import format_datetime, get_locale
 
 BOM = "\ufeff"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> object:
+    """A value as a spreadsheet shows it as text, never as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def delimiter() -> str:
@@ -23,12 +38,12 @@ def delimiter() -> str:
 def _lines(header: list[str], rows: Iterable[list], sep: str) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([cell(v) for v in header])
     yield BOM + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([cell(v) for v in row])
         yield buffer.getvalue()
 
 
@@ -49,4 +64,5 @@ def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Resp
 
 
 def when(value) -> str:
-    return format_datetime(value, "short") if value else ""
+    """Local date and time with a four-digit year, in the ISO 8601 order every spreadsheet reads."""
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import RegistrationRequest
 from app.services import notify
 from app.services.accounts import AccountError, approve_request, reject_request
-from app.views.backend import LABELS, StaffModelView, fmt_datetime, fmt_optional
+from app.views.backend.common import LABELS, StaffModelView, fmt_datetime, fmt_optional
 
 REQUEST_LABELS = {
     **LABELS,
