@@ -59,6 +59,7 @@ class Config:
     FAB_API_KEY_ENABLED = True
     FAB_API_KEY_PREFIXES = ["gkp_"]
     FAB_API_SWAGGER_UI = True
+    FAB_ADD_OPENAPI_VIEWS = False  # app/api registers them, with a corrected description
     FAB_API_MAX_PAGE_SIZE = 100
     # Permissions are synced once by `flask portal setup`, not by every web worker.
     FAB_UPDATE_PERMS = env_bool("FAB_UPDATE_PERMS", False)

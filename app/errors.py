@@ -21,6 +21,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(_error):
         mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        if request.path.startswith("/api/"):
+            return {"message": f"The request is larger than {mb} MB."}, 413
         return _page(413, _("Files too large"),
                      _("The files you sent are larger than %(mb)d MB together. Nothing was saved: "
                        "please go back and send fewer or smaller files.", mb=mb))
@@ -55,6 +57,12 @@ def register_error_handlers(app: Flask) -> None:
                                                              "multipart/form-data"):
             if any("\x00" in value for values in request.form.listvalues() for value in values):
                 abort(400)
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if request.path.startswith("/api/"):
+            return {"message": "Method not allowed"}, 405, {"Allow": ", ".join(error.valid_methods or [])}
+        return error
 
     @app.errorhandler(404)
     def not_found(_error):
