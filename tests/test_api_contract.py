@@ -103,6 +103,17 @@ def test_a_too_large_request_to_the_api_is_answered_in_json(app, order_a, key_a)
                                       data={"file": [(io.BytesIO(b"%PDF-1.4" + b"x" * 4096), "big.pdf")]})
     assert response.status_code == 413
     assert response.is_json and "larger than" in response.get_json()["message"]
+    response = app.test_client().post(f"{API}/", headers=auth(key_a), json={"reference": "R" * 2000, "items": []})
+    assert response.status_code == 413 and "larger than" in response.get_json()["message"]
+
+
+def test_a_list_or_detail_with_picked_columns_keeps_the_description(app, order_a, key_a):
+    client = app.test_client()
+    row = client.get(f"{API}/?q=(columns:!(updated_at))", headers=auth(key_a)).get_json()["result"][0]
+    assert set(row) == {"updated_at"}
+    s = spec(app, key_a)
+    assert "required" not in s["components"]["schemas"]["OrderApi.get_list"]
+    assert "required" not in s["components"]["schemas"]["OrderApi.get"]
 
 
 # -- what the answers say ---------------------------------------------------------
