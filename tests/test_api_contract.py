@@ -96,6 +96,24 @@ def test_an_access_token_is_no_refresh_token(app, customer_a):
     assert response.status_code == 401 and set(response.get_json()) == {"message"}
 
 
+def test_an_expired_token_is_a_401_in_the_error_shape(app, customer_a, order_a):
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token
+
+    token = create_access_token(identity=str(customer_a.id), expires_delta=timedelta(seconds=-1))
+    response = app.test_client().get(f"{API}/{order_a.id}", headers=auth(token))
+    assert response.status_code == 401 and response.get_json() == {"message": "Token has expired"}
+
+
+def test_a_method_the_api_does_not_offer_is_a_json_405(app, order_a, key_a):
+    response = app.test_client().put(f"{API}/{order_a.id}", headers=auth(key_a), json={"reference": "X"})
+    assert response.status_code == 405
+    assert response.get_json() == {"message": "Method not allowed"} and "GET" in response.headers["Allow"]
+    db.session.expire_all()
+    assert order_a.reference == "A-SECRET-REF"
+
+
 def test_a_too_large_request_to_the_api_is_answered_in_json(app, order_a, key_a):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     response = app.test_client().post(f"{API}/{order_a.id}/files", headers=auth(key_a),
