@@ -70,6 +70,7 @@ class Config:
     FAB_API_KEY_ENABLED = True
     FAB_API_KEY_PREFIXES = ["gkp_"]
     FAB_API_SWAGGER_UI = True
+    FAB_ADD_OPENAPI_VIEWS = False  # app/api registers them, with a corrected description
     FAB_API_MAX_PAGE_SIZE = 100
     # Permissions are synced once by `flask portal setup`, not by every web worker.
     FAB_UPDATE_PERMS = env_bool("FAB_UPDATE_PERMS", False)
@@ -104,8 +105,13 @@ class Config:
     # Rate limits (Flask-Limiter through FAB)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
-    AUTH_RATE_LIMITED = True
+    # FAB's own login limit counts successful logins too: a company behind one address
+    # would lock itself out. app/security/limits.py counts failed logins only.
+    AUTH_RATE_LIMITED = False
+    # failed logins per account (web and API together), then that account waits
     AUTH_RATE_LIMIT = env_str("AUTH_RATE_LIMIT", "10 per minute")
+    # failed logins per address over all accounts: sized for a large office behind one proxy
+    AUTH_ADDRESS_RATE_LIMIT = env_str("AUTH_ADDRESS_RATE_LIMIT", "100 per minute")
     # the public order form (/repair/) and its status lookup, per address
     PUBLIC_ORDER_RATE_LIMIT = env_str("PUBLIC_ORDER_RATE_LIMIT", "5 per minute; 50 per day")
     PUBLIC_STATUS_RATE_LIMIT = env_str("PUBLIC_STATUS_RATE_LIMIT", "10 per minute; 100 per day")

@@ -21,6 +21,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(_error):
         mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        if request.path.startswith("/api/"):
+            return {"message": f"The request is larger than {mb} MB."}, 413
         return _page(413, _("Files too large"),
                      _("The files you sent are larger than %(mb)d MB together. Nothing was saved: "
                        "please go back and send fewer or smaller files.", mb=mb))
@@ -47,6 +49,14 @@ def register_error_handlers(app: Flask) -> None:
                      _("This was sent too often in a short time. Please wait a few minutes and try again."))
 
     @app.before_request
+    def _too_large():
+        """Refuse a too large body before any view reads it: FAB's API views catch every
+        error while reading, and the 413 became a 500 there."""
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            abort(413)
+
+    @app.before_request
     def _no_nul_bytes():
         """Text with NUL bytes is never meaningful here, and PostgreSQL cannot take it."""
         if any("\x00" in value for values in request.args.listvalues() for value in values):
@@ -55,6 +65,12 @@ def register_error_handlers(app: Flask) -> None:
                                                              "multipart/form-data"):
             if any("\x00" in value for values in request.form.listvalues() for value in values):
                 abort(400)
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if request.path.startswith("/api/"):
+            return {"message": "Method not allowed"}, 405, {"Allow": ", ".join(error.valid_methods or [])}
+        return error
 
     @app.errorhandler(404)
     def not_found(_error):

@@ -32,6 +32,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def storable_text(value: str) -> bool:
+    """Text a column can hold: no NUL (PostgreSQL refuses it) and no lone surrogate
+    (``"\\ud800"`` in JSON decodes to one; it has no UTF-8 form)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 LANGUAGES = ("de", "en")
 NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE = "all", "final", "none"
 NOTIFY_CHOICES = (NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_NONE)

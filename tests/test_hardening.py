@@ -77,7 +77,7 @@ def test_fab_delete_by_get_is_refused_even_for_admins(app, customer_a):
 @pytest.fixture
 def limited_app(tmp_path, database_url):
     app = create_app({**_app_config(tmp_path, database_url), "RATELIMIT_ENABLED": True,
-                      "AUTH_RATE_LIMIT": "10 per minute"})
+                      "AUTH_RATE_LIMIT": "10 per minute", "AUTH_ADDRESS_RATE_LIMIT": "30 per minute"})
     yield app
     with app.app_context():
         db.session.remove()
@@ -85,31 +85,73 @@ def limited_app(tmp_path, database_url):
             engine.dispose()
 
 
-def test_web_login_is_limited_per_address(limited_app, customer_a):
+def web_login(c, email, password=PASSWORD, address="10.1.1.1"):
+    """"in", "wrong" (back to the login page) or the status code of a refusal."""
+    response = c.post("/login/", data={"username": email, "password": password},
+                      environ_base={"REMOTE_ADDR": address})
+    if response.status_code == 302:
+        return "wrong" if "/login" in response.headers["Location"] else "in"
+    return response
+
+
+def api_login(c, email, password=PASSWORD, address="10.1.1.1"):
+    return c.post("/api/v1/security/login", json={"username": email, "password": password, "provider": "db"},
+                  environ_base={"REMOTE_ADDR": address})
+
+
+@pytest.fixture
+def office(company_a):
+    """Five employees of one company, all behind the same proxy address."""
+    return [make_user(company_a, email=f"office{i}@alpha.example") for i in range(5)]
+
+
+def test_a_company_behind_one_address_is_never_locked_out_by_correct_logins(limited_app, office):
     c = limited_app.test_client()
-    codes = [c.post("/login/", data={"username": f"guess{i}@x.example", "password": "x"}).status_code
-             for i in range(11)]
-    assert codes[:10] == [302] * 10 and codes[10] == 429
-
-
-def test_web_login_is_limited_per_account_across_addresses(limited_app, customer_a):
+    assert [web_login(c, office[i % 5].email) for i in range(20)] == ["in"] * 20
     c = limited_app.test_client()
-    codes = [c.post("/login/", data={"username": customer_a.email.upper(), "password": "wrong"},
-                    environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(11)]
-    assert codes[10] == 429
-    # another account from a fresh address is not affected
-    assert c.post("/login/", data={"username": "other@x.example", "password": "x"},
-                  environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code == 302
+    codes = [api_login(c, office[i % 5].email).status_code for i in range(20)]
+    assert codes == [200] * 20
 
 
-def test_api_login_is_limited_per_address_and_per_account(limited_app, customer_a):
+def test_typos_block_only_that_account_and_a_correct_password_too(limited_app, office):
     c = limited_app.test_client()
-    codes = [c.post("/api/v1/security/login", json={"username": f"g{i}@x.example", "password": "x",
-                                                    "provider": "db"}).status_code for i in range(11)]
-    assert 429 not in codes[:10] and codes[10] == 429
-    codes = [c.post("/api/v1/security/login", json={"username": customer_a.email, "password": "x", "provider": "db"},
-                    environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}).status_code for i in range(11)]
-    assert codes[10] == 429
+    assert [web_login(c, office[0].email, "wrong") for _ in range(10)] == ["wrong"] * 10
+    refused = web_login(c, office[0].email, "wrong")
+    assert refused.status_code == 429 and "Zu viele Versuche" in text(refused)
+    # while the account is blocked, even its right password is refused, on the web and the API
+    assert web_login(c, office[0].email.upper()).status_code == 429
+    response = api_login(c, office[0].email)
+    assert response.status_code == 429 and response.get_json() == {"message": "Too many requests"}
+    # a colleague behind the same address still gets in
+    assert web_login(limited_app.test_client(), office[1].email) == "in"
+    assert api_login(c, office[2].email).status_code == 200
+
+
+def test_an_account_is_blocked_across_addresses_and_across_web_and_api(limited_app, customer_a):
+    c = limited_app.test_client()
+    for i in range(5):
+        assert web_login(c, customer_a.email, "wrong", address=f"10.0.0.{i}") == "wrong"
+    for i in range(5):
+        assert api_login(c, customer_a.email, "wrong", address=f"10.0.1.{i}").status_code == 401
+    assert api_login(c, customer_a.email, address="10.0.2.1").status_code == 429
+    assert web_login(c, customer_a.email, address="10.0.2.2").status_code == 429
+
+
+def test_the_address_ceiling_stops_a_spray_over_many_accounts(limited_app, office):
+    c = limited_app.test_client()
+    codes = [api_login(c, f"guess{i}@x.example", "x").status_code for i in range(30)]
+    assert codes == [401] * 30
+    assert web_login(c, "guess-more@x.example", "x").status_code == 429
+    assert api_login(c, office[0].email).status_code == 429  # the whole address waits
+    assert api_login(c, office[0].email, address="10.9.9.9").status_code == 200  # others do not
+
+
+def test_default_login_limits():
+    from config import Config
+
+    assert Config.AUTH_RATE_LIMIT == "10 per minute"
+    assert Config.AUTH_ADDRESS_RATE_LIMIT == "100 per minute"
+    assert Config.AUTH_RATE_LIMITED is False  # FAB's limit counts successful logins too
 
 
 # -- passwords ------------------------------------------------------------------

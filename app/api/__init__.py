@@ -3,6 +3,9 @@ from __future__ import annotations
 
 
 import jsonschema
+from flask import current_app, jsonify, request
+
+from app.models import storable_text
 
 _validators: dict[int, tuple[dict, object]] = {}
 
@@ -31,8 +34,50 @@ class _CheckedOnceJsonSchema:
 
 def register_apis(appbuilder) -> None:
     import flask_appbuilder.api as fab_api
+    from flask_appbuilder.api.manager import SwaggerView
 
+    from app.api.openapi import PortalOpenApi
     from app.api.orders import OrderApi
 
     fab_api.jsonschema = _CheckedOnceJsonSchema()
     appbuilder.add_api(OrderApi)
+    # FAB's own OpenAPI views are off (FAB_ADD_OPENAPI_VIEWS): the same routes, corrected description
+    appbuilder.add_view_no_menu(PortalOpenApi, endpoint="OpenApi")
+    if current_app.config.get("FAB_API_SWAGGER_UI"):
+        appbuilder.add_view_no_menu(SwaggerView)
+    refuse_bad_tokens_with_401(appbuilder.sm.jwt_manager)
+    current_app.before_request(refuse_unstorable_login_text)
+
+
+def refuse_unstorable_login_text():
+    """400 for a login whose fields hold a NUL or a lone surrogate (``"\\ud800"``).
+
+    FAB's login schema checks the password by encoding it, which fails on a lone
+    surrogate: the answer was a 500.
+    """
+    if request.endpoint != "SecurityApi.login":
+        return None
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        return None
+    refused = {name: ["Must be Unicode text without NUL characters."]
+               for name, value in body.items() if isinstance(value, str) and not storable_text(value)}
+    return (jsonify(message=refused), 400) if refused else None
+
+
+def refuse_bad_tokens_with_401(jwt_manager) -> None:
+    """Every bad credential is a 401 with the API's one error shape ``{"message": …}``.
+
+    flask-jwt-extended answers a malformed token with 422 ``{"msg": "Not enough segments"}``.
+    """
+
+    def refuse(message):
+        return jsonify(message=message), 401
+
+    jwt_manager.invalid_token_loader(lambda reason: refuse(f"Invalid token: {reason}"))
+    jwt_manager.unauthorized_loader(lambda reason: refuse(reason))
+    jwt_manager.expired_token_loader(lambda _header, _payload: refuse("Token has expired"))
+    jwt_manager.revoked_token_loader(lambda _header, _payload: refuse("Token has been revoked"))
+    jwt_manager.needs_fresh_token_loader(lambda _header, _payload: refuse("Fresh token required"))
+    jwt_manager.token_verification_failed_loader(lambda _header, _payload: refuse("Token refused"))
+    jwt_manager.user_lookup_error_loader(lambda _header, _payload: refuse("Unknown user"))

@@ -7,15 +7,19 @@ through :func:`app.security.scoping.scope_orders` before touching anything.
 """
 from __future__ import annotations
 
+import functools
+
 from flask import request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from app.api.schemas import OrderCreateSchema
+from app.api.query import normalise_query_argument
+from app.api.schemas import OrderCreateSchema, utc
 from app.extensions import db
 from app.models import Attachment, Order, StatusChange
 from app.security.scoping import ALL_COMPANIES, api_scope, api_user, scope_orders
@@ -57,6 +61,42 @@ class ApiOrderInterface(SQLAInterface):
         return query.order_by(None).with_entities(func.count(Order.id)).scalar()
 
 
+def endpoint(permission: str):
+    """FAB's guards of an endpoint: authenticated (JWT or API key), errors as JSON, permission."""
+
+    def decorate(f):
+        return protect()(safe(permission_name(permission)(f)))
+
+    return decorate
+
+
+def scoped_order(f):
+    """Hand the endpoint the order ``pk`` if the caller may see it; 404 otherwise."""
+
+    @functools.wraps(f)
+    def wrapper(self, pk: int, **kwargs):
+        order = db.session.scalars(scope_orders(select(Order).where(Order.id == pk))).first()
+        if order is None:
+            return self.response_404()
+        return f(self, order, **kwargs)
+
+    return wrapper
+
+
+LABELS = {
+    "id": _l("ID"), "rma_number": _l("RMA number"), "reference": _l("Reference number"), "source": _l("Source"),
+    "status.code": _l("Status code"), "status.label_de": _l("Status (German)"),
+    "status.label_en": _l("Status (English)"), "status.is_final": _l("Final"), "item_count": _l("Articles"),
+    "created_at": _l("Created"), "updated_at": _l("Last changed"), "company.name": _l("Company"),
+    "company.customer_number": _l("Customer number"), "customer_name": _l("Customer"),
+    "contact_person": _l("Contact person"), "street": _l("Street"), "postcode": _l("Postcode"),
+    "city": _l("City"), "country": _l("Country"), "email": _l("Email"), "phone": _l("Phone"),
+    "items.id": _l("Article ID"), "items.article_number": _l("Article number"),
+    "items.description": _l("Description"), "items.serial_number": _l("Serial number"),
+    "items.quantity": _l("Quantity"), "items.fault_description": _l("Fault description"),
+}
+
+
 class OrderApi(ModelRestApi):
     resource_name = "orders"
     class_permission_name = "OrdersApi"
@@ -83,6 +123,28 @@ class OrderApi(ModelRestApi):
     add_columns = ["reference"]
     edit_columns = ["reference"]
     add_model_schema = OrderCreateSchema()
+    # every label in the caller's language (FAB would make English ones from the column
+    # names and translate only those that happen to be in a catalogue)
+    label_columns = LABELS
+    description_columns = {
+        "reference": _l("Your reference number (e.g. your ERP's return number)"),
+    }
+    list_title = show_title = _l("Orders")
+    add_title = _l("New order")
+    edit_title = _l("Order")
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        blueprint.before_request(normalise_query_argument)
+        return blueprint
+
+    # -- times in UTC, marked as such ---------------------------------------------
+    def pre_get(self, data: dict) -> None:
+        utc(data.get("result"))
+
+    def pre_get_list(self, data: dict) -> None:
+        for row in data.get("result", []):
+            utc(row)
 
     # -- FAB's _info: there is no edit, so it describes none -------------------
     def info_headless(self, **kwargs):
@@ -92,14 +154,9 @@ class OrderApi(ModelRestApi):
             payload["edit_columns"] = []
         return self.response(response.status_code, **payload)
 
-    def _order_or_none(self, pk: int):
-        return db.session.scalars(scope_orders(select(Order).where(Order.id == pk))).first()
-
     # -- create ------------------------------------------------------------------
     @expose("/", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("post")
+    @endpoint("post")
     def post(self):
         """Create an order with its articles for the caller's company
         ---
@@ -122,17 +179,18 @@ class OrderApi(ModelRestApi):
                 application/json:
                   schema:
                     type: object
+                    required: [id, result]
                     properties:
                       id:
                         type: integer
                       result:
                         $ref: '#/components/schemas/{{self.__class__.__name__}}.get'
-            400:
-              $ref: '#/components/responses/400'
-            401:
-              $ref: '#/components/responses/401'
             403:
-              $ref: '#/components/responses/403'
+              description: The API key's (or JWT's) user belongs to no company
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/Error'
             422:
               $ref: '#/components/responses/422'
         """
@@ -162,22 +220,18 @@ class OrderApi(ModelRestApi):
         except BaseException:
             db.session.rollback()
             raise
-        return self.response(201, id=order.id, result=self.show_model_schema.dump(order))
+        return self.response(201, id=order.id, result=utc(self.show_model_schema.dump(order)))
 
     # -- status history ---------------------------------------------------------
     @expose("/<int:pk>/history", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def history(self, pk: int):
+    @endpoint("get")
+    @scoped_order
+    def history(self, order: Order):
         """The order's processing status history, newest first
         ---
         get:
           parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
+          - pk
           responses:
             200:
               description: Status changes, newest first
@@ -185,27 +239,17 @@ class OrderApi(ModelRestApi):
                 application/json:
                   schema:
                     type: object
+                    required: [id, rma_number, result]
                     properties:
+                      id:
+                        type: integer
+                      rma_number:
+                        type: string
                       result:
                         type: array
                         items:
-                          type: object
-                          properties:
-                            changed_at:
-                              type: string
-                              format: date-time
-                            status:
-                              type: object
-                            note:
-                              type: string
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              $ref: '#/components/responses/404'
+                          $ref: '#/components/schemas/StatusChange'
         """
-        order = self._order_or_none(pk)
-        if order is None:
-            return self.response_404()
         changes = db.session.scalars(
             select(StatusChange).where(StatusChange.order_id == order.id)
             .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
@@ -223,72 +267,59 @@ class OrderApi(ModelRestApi):
 
     # -- files ------------------------------------------------------------------
     @expose("/<int:pk>/files", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def list_files(self, pk: int):
+    @endpoint("get")
+    @scoped_order
+    def list_files(self, order: Order):
         """The files of the order and of its articles
         ---
         get:
           parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
+          - pk
           responses:
             200:
               description: The files (`item_id` is null for files of the whole order)
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              $ref: '#/components/responses/404'
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/OrderFiles'
         """
-        order = self._order_or_none(pk)
-        if order is None:
-            return self.response_404()
         return self.response(200, id=order.id, result=[_file(a) for a in order.attachments])
 
     @expose("/<int:pk>/files", methods=["POST"])
-    @protect()
-    @safe
-    @permission_name("post")
-    def upload(self, pk: int):
+    @endpoint("post")
+    @scoped_order
+    def upload(self, order: Order):
         """Attach files to the order or to one of its articles
         ---
         post:
           parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
+          - pk
           requestBody:
             required: true
             content:
               multipart/form-data:
                 schema:
                   type: object
+                  required: [file]
                   properties:
                     file:
                       type: array
+                      minItems: 1
                       items:
                         type: string
                         format: binary
+                      description: The files (the accepted types and sizes are added when the description is served)
                     item_id:
                       type: integer
                       description: An article of this order; leave out for the whole order
           responses:
             201:
               description: The stored files
-            400:
-              $ref: '#/components/responses/400'
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              $ref: '#/components/responses/404'
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/OrderFiles'
         """
-        order = self._order_or_none(pk)
-        if order is None:
-            return self.response_404()
         item = None
         raw_item = (request.form.get("item_id") or "").strip()
         if raw_item:
@@ -305,33 +336,24 @@ class OrderApi(ModelRestApi):
         return self.response(201, id=order.id, result=[_file(a) for a in rows])
 
     @expose("/<int:pk>/files/<int:file_id>", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def download(self, pk: int, file_id: int):
+    @endpoint("get")
+    @scoped_order
+    def download(self, order: Order, file_id: int):
         """Download one file of the order
         ---
         get:
           parameters:
-          - in: path
-            schema:
-              type: integer
-            name: pk
-          - in: path
-            schema:
-              type: integer
-            name: file_id
+          - pk
+          - file_id
           responses:
             200:
-              description: The file, as an attachment
-            401:
-              $ref: '#/components/responses/401'
-            404:
-              $ref: '#/components/responses/404'
+              description: The file, as an attachment, with the content type it was stored with
+              content:
+                '*/*':
+                  schema:
+                    type: string
+                    format: binary
         """
-        order = self._order_or_none(pk)
-        if order is None:
-            return self.response_404()
         attachment = db.session.scalars(
             select(Attachment).where(Attachment.id == file_id, Attachment.order_id == order.id)
         ).first()

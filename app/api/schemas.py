@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.models import Order, OrderItem
+from app.models import Order, OrderItem, storable_text
 
 MAX_ARTICLES = 50  # as in the portal's new order form
 MAX_QUANTITY = 100000
 MAX_FAULT_DESCRIPTION = 5000
+TIME_COLUMNS = ("created_at", "updated_at")
+
+
+def utc(row: dict | None) -> dict | None:
+    """Mark a row's times as UTC (``…Z``): they are stored in UTC without a zone."""
+    for name in TIME_COLUMNS:
+        value = (row or {}).get(name)
+        if isinstance(value, str) and not value.endswith("Z") and "+" not in value[10:]:
+            row[name] = value + "Z"
+    return row
 
 
 def _length(model, column: str) -> int:
@@ -27,18 +37,47 @@ def _text(model, column: str, required: bool = False, **kwargs):
 
 
 class StrippedSchema(Schema):
-    """Trim text before it is validated: a reference of blanks counts as empty."""
+    """Trim text before it is validated: a reference of blanks counts as empty.
+
+    The maximum length is checked on the text as sent, before trimming, as the
+    OpenAPI description (``maxLength``) promises.
+    """
 
     class Meta:
         unknown = RAISE
 
+    def _too_long(self, data: dict) -> dict:
+        errors = {}
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if not isinstance(value, str):
+                continue
+            for check in field.validators:
+                if isinstance(check, validate.Length) and check.max is not None and len(value) > check.max:
+                    errors[name] = [f"Longer than maximum length {check.max}."]
+        return errors
+
     def _strip(self, data):
         if isinstance(data, dict):
+            errors = self._too_long(data)
+            if errors:
+                raise ValidationError(errors)
             return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
         return data
 
     def load(self, data, *args, **kwargs):
         return super().load(self._strip(data), *args, **kwargs)
+
+    @validates_schema
+    def _storable_text(self, data, **kwargs):
+        """NUL characters and lone surrogates (``"\\ud800"`` in JSON) cannot be stored as text."""
+        for name, value in data.items():
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                raise ValidationError("Must not contain NUL characters.", name)
+            if not storable_text(value):
+                raise ValidationError("Must be Unicode text (it contains a lone surrogate).", name)
 
 
 class ArticleSchema(StrippedSchema):
@@ -55,12 +94,6 @@ class ArticleSchema(StrippedSchema):
         metadata={"description": "Fault description"},
     )
 
-    @validates_schema
-    def _no_nul_bytes(self, data, **kwargs):
-        for name, value in data.items():
-            if isinstance(value, str) and "\x00" in value:
-                raise ValidationError("Must not contain NUL characters.", name)
-
 
 class OrderCreateSchema(StrippedSchema):
     reference = _text(Order, "reference", required=True,
@@ -76,7 +109,3 @@ class OrderCreateSchema(StrippedSchema):
             raise ValidationError("Send a JSON object.", "_schema")
         return super().load(data, *args, **kwargs)
 
-    @validates_schema
-    def _no_nul_bytes(self, data, **kwargs):
-        if "\x00" in (data.get("reference") or ""):
-            raise ValidationError("Must not contain NUL characters.", "reference")

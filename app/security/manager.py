@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash
 
 from app.models import LANGUAGES, PortalUser
 from app.security.auth import PortalAuthDBView
+from app.security.limits import record_failed_login
 
 # Why a login was refused although the password was right (shown to the user).
 REFUSED_USER_INACTIVE = "user_inactive"
@@ -74,6 +75,8 @@ class PortalSecurityManager(SecurityManager):
                 and check_password_hash(candidate.password, password)
             ):
                 g.login_refused = REFUSED_USER_INACTIVE
+        if user is None and "login_refused" not in g:
+            record_failed_login()  # counts towards the login limits (app/security/limits.py)
         return user
 
     def get_user_by_id(self, pk):

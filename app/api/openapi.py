@@ -1,0 +1,266 @@
+"""``/api/<version>/_openapi``: FAB's OpenAPI description, corrected where FAB's generator
+says something the responses do not do (checked by Schemathesis, tests/test_api_schema.py).
+
+FAB 5.3 documents ids as strings, ``add_columns`` as an object, error messages as
+strings only, a 500 for most operations, and leaves out 401/403/413/429. One error
+shape is documented here (``{"message": …}``, a text or the fields with their
+messages), every time as UTC, and each operation gets the answers it can give.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.api.manager import OpenApi
+
+ERROR = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {
+            "description": "What went wrong: a text, or the fields with their messages "
+                           "(e.g. `{\"reference\": [\"Must not be empty.\"]}`).",
+            "anyOf": [{"type": "string"}, {"type": "object"}, {"type": "array"}],
+        },
+    },
+}
+ERRORS = {
+    "400": "Bad request: an argument or the body cannot be read",
+    "401": "No valid credentials: API key or JWT missing, malformed, expired or revoked",
+    "403": "The credentials are valid but do not allow this",
+    "404": "Not found, or not visible to the caller",
+    "413": "The request is larger than the server accepts",
+    "422": "The body was read but its content is refused",
+    "429": "Too many failed logins for this account or address: wait and try again",
+}
+UTC = "UTC, ISO 8601, always ending in `Z`"
+STATUS = {
+    "type": "object",
+    "required": ["code", "label_de", "label_en", "is_final"],
+    "properties": {"code": {"type": "string"}, "label_de": {"type": "string"}, "label_en": {"type": "string"},
+                   "is_final": {"type": "boolean"}},
+}
+SCHEMAS = {
+    "Error": ERROR,
+    "OrderStatus": STATUS,
+    "StatusChange": {
+        "type": "object",
+        "required": ["changed_at", "status", "previous_status", "note"],
+        "properties": {
+            "changed_at": {"type": "string", "format": "date-time"},
+            "status": {"$ref": "#/components/schemas/OrderStatus"},
+            "previous_status": {"nullable": True, "allOf": [{"$ref": "#/components/schemas/OrderStatus"}]},
+            "note": {"type": "string", "nullable": True},
+        },
+    },
+    "OrderFile": {
+        "type": "object",
+        "required": ["id", "item_id", "name", "content_type", "size", "sha256", "uploaded_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "item_id": {"type": "integer", "nullable": True, "description": "null: a file of the whole order"},
+            "name": {"type": "string"},
+            "content_type": {"type": "string", "nullable": True},
+            "size": {"type": "integer", "nullable": True},
+            "sha256": {"type": "string", "nullable": True},
+            "uploaded_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "OrderFiles": {
+        "type": "object",
+        "required": ["id", "result"],
+        "properties": {"id": {"type": "integer"},
+                       "result": {"type": "array", "items": {"$ref": "#/components/schemas/OrderFile"}}},
+    },
+}
+# path parameters that docstrings name (``parameters: [pk]``)
+PARAMETERS = {
+    "pk": {"schema": {"type": "integer"}, "description": "The order's id"},
+    "file_id": {"schema": {"type": "integer"}, "description": "The id of one of the order's files"},
+}
+INFO_COLUMNS = {
+    "type": "array",
+    "items": {"type": "object", "properties": {"name": {"type": "string"}, "label": {"type": "string"},
+                                               "description": {"type": "string"}, "type": {"type": "string"},
+                                               "required": {"type": "boolean"}}},
+}
+LOGIN_RESPONSE = {
+    "type": "object",
+    "required": ["access_token"],
+    "properties": {"access_token": {"type": "string"}, "refresh_token": {"type": "string"}},
+}
+# Schemathesis follows these in its stateful run: a new order, then what can be done with it
+ORDER_LINKS = {
+    "get_orders_pk": "GetOrder", "get_orders_pk_history": "GetHistory",
+    "get_orders_pk_files": "ListFiles", "post_orders_pk_files": "UploadFiles",
+}
+
+
+def operation_id(method: str, path: str) -> str:
+    """``GET /api/v1/orders/{pk}/files`` -> ``get_orders_pk_files``."""
+    path = re.sub(r"^/api/(v1/)?", "", path)
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w]
+    return "_".join([method.lower(), *words])
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _times_in_utc(node) -> None:
+    """Every date-time in the description is UTC with ``Z``, as the API sends it."""
+    if isinstance(node, dict):
+        if node.get("format") == "date-time":
+            node["description"] = UTC
+            node["pattern"] = "Z$"
+        for value in node.values():
+            _times_in_utc(value)
+    elif isinstance(node, list):
+        for value in node:
+            _times_in_utc(value)
+
+
+def _ids_as_integers(spec: dict) -> None:
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            schema = (operation.get("responses", {}).get("200", {}).get("content", {})
+                      .get("application/json", {}).get("schema", {}))
+            properties = schema.get("properties", {})
+            if properties.get("id", {}).get("type") == "string":
+                properties["id"]["type"] = "integer"
+            if properties.get("ids", {}).get("items", {}).get("type") == "string":
+                properties["ids"]["items"]["type"] = "integer"
+            if path.endswith("/_info") and "add_columns" in properties:
+                properties["add_columns"] = INFO_COLUMNS
+                properties["edit_columns"] = INFO_COLUMNS
+
+
+def _columns_may_be_left_out(spec: dict) -> None:
+    """``q=(columns:!(…))`` picks the columns of a list or detail: none of them is always there."""
+    for name, schema in spec["components"]["schemas"].items():
+        if name.startswith(("OrderApi.get", "OrderApi.get_list")):
+            schema.pop("required", None)
+            schema["description"] = "Every column unless `columns` in `q` picks some."
+
+
+def _answers(method: str, path: str, operation: dict) -> None:
+    """Each operation lists every answer it can give; none of them is a 500."""
+    responses = operation.setdefault("responses", {})
+    responses.pop("500", None)
+    codes = {"400"}  # any argument with a NUL byte, a page number that is no number …
+    if operation.get("security"):
+        codes |= {"401", "403"}
+    if "{" in path:
+        codes.add("404")
+    if method == "post":
+        codes.add("413")
+    if path.endswith("/security/login"):
+        codes |= {"401", "429"}
+    for code in sorted(codes):
+        responses.setdefault(code, {"$ref": f"#/components/responses/{code}"})
+
+
+def _login(spec: dict) -> None:
+    login = spec["paths"].get("/api/v1/security/login", {}).get("post")
+    if not login:
+        return
+    body = login["requestBody"]["content"]["application/json"]["schema"]
+    body["required"] = ["username", "password", "provider"]
+    body["properties"]["provider"]["enum"] = ["db"]
+    login["responses"]["200"]["content"]["application/json"]["schema"] = LOGIN_RESPONSE
+    login["description"] = ("A JWT (and with `refresh: true` a refresh token) for a user's email and "
+                            "password. Failed logins are limited per account and per address (429); "
+                            "successful ones never count.")
+    refresh = spec["paths"].get("/api/v1/security/refresh", {}).get("post")
+    if refresh:
+        refresh["responses"]["200"]["content"]["application/json"]["schema"]["required"] = ["access_token"]
+
+
+def _upload(spec: dict) -> None:
+    upload = spec["paths"].get("/api/v1/orders/{pk}/files", {}).get("post")
+    if not upload:
+        return
+    config = current_app.config
+    extensions = ", ".join(config["UPLOAD_EXTENSIONS"])
+    file = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["file"]
+    file["description"] = (
+        f"One or more files (repeat the field). Accepted: {extensions} — checked by name and content; "
+        f"at most {config['UPLOAD_MAX_FILE_SIZE'] // (1024 * 1024)} MB each and "
+        f"{config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB per request (413). "
+        "Refused files are named in the 400 answer; nothing is stored then."
+    )
+
+
+def _links(spec: dict) -> None:
+    created = spec["paths"].get("/api/v1/orders/", {}).get("post", {}).get("responses", {}).get("201")
+    if created:
+        created["links"] = {
+            name: {"operationId": op_id, "parameters": {"pk": "$response.body#/id"}}
+            for op_id, name in ORDER_LINKS.items()
+        }
+    uploaded = spec["paths"].get("/api/v1/orders/{pk}/files", {}).get("post", {}).get("responses", {}).get("201")
+    if uploaded:
+        uploaded["links"] = {"DownloadFile": {
+            "operationId": "get_orders_pk_files_file_id",
+            "parameters": {"pk": "$response.body#/id", "file_id": "$response.body#/result/0/id"},
+        }}
+
+
+def correct(spec: dict) -> dict:
+    """The description as the API really answers."""
+    components = spec.setdefault("components", {})
+    components.setdefault("schemas", {}).update(SCHEMAS)
+    components["responses"] = {code: _error(text) for code, text in ERRORS.items()}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            operation["operationId"] = operation_id(method, path)
+            _answers(method, path, operation)
+    _ids_as_integers(spec)
+    _columns_may_be_left_out(spec)
+    _login(spec)
+    _upload(spec)
+    _links(spec)
+    _times_in_utc(spec)
+    return spec
+
+
+class PortalOpenApi(OpenApi):
+    """FAB's OpenAPI view (same route, endpoint and permission), serving the corrected description."""
+
+    class_permission_name = "OpenApi"
+
+    @expose("/<version>/_openapi")
+    @protect()
+    @safe
+    def get(self, version):
+        """The OpenAPI description of one API version
+        ---
+        get:
+          description: The OpenAPI description of every API of this version
+          parameters:
+          - in: path
+            schema:
+              type: string
+            name: version
+          responses:
+            200:
+              description: The OpenAPI description
+              content:
+                application/json:
+                  schema:
+                    type: object
+            404:
+              $ref: '#/components/responses/404'
+        """
+        api_spec = self._create_api_spec(version)
+        for name, parameter in PARAMETERS.items():
+            api_spec.components.parameter(name, "path", parameter)
+        apis = [view for view in self.appbuilder.baseviews
+                if hasattr(view, "add_api_spec") and getattr(view, "version", None) == version]
+        if not apis:
+            return self.response_404()
+        for api in apis:
+            api.add_api_spec(api_spec)
+        return self.response(200, **correct(api_spec.to_dict()))
