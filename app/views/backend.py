@@ -10,6 +10,7 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
@@ -103,7 +104,13 @@ def fmt_optional(value) -> str:
     return str(value) if value not in (None, "") else "–"
 
 
+def fmt_rma_number(value) -> Markup:
+    """An RMA number stays on one line (a break inside it would read as two numbers)."""
+    return Markup('<span class="rma-number">{}</span>').format(value or "")
+
+
 ORDER_FORMATTERS = {
+    "rma_number": fmt_rma_number,
     "created_at": fmt_datetime,
     "updated_at": fmt_datetime,
     "company": fmt_optional,
