@@ -178,6 +178,11 @@ def _journey_customer(page, ids, problems):
     for path in _portal_pages(ids):
         _visit(page, path, problems, expect_status=(200, 404))
     _visit(page, "/cc/employees/", problems, expect_status=(403,))
+    with step("a new order with a second article (its 'Remove article' buttons shown)"):
+        page.goto("/cc/orders/new")
+        page.locator("#add-article").click()
+        expect(page.locator("#articles fieldset.article")).to_have_count(2)
+        _check(page, "new order with two articles", problems)
     with step("a new order sent empty shows its errors"):
         page.goto("/cc/orders/new")
         submit(page, page.locator("form#order-form button[type=submit], form button[type=submit]").last)
