@@ -80,3 +80,10 @@ def test_dashboard_charts_have_a_name_with_their_figures(staff_client, company_a
     html = _html(staff_client.get("/backend/dashboard/"))
     chart = re.search(r'<svg id="chart-status" role="img" aria-label="([^"]*)"', html)
     assert chart and chart.group(1).startswith("Aufträge je Status: Eingegangen 1; In Prüfung 0; "), chart
+
+
+def test_api_documentation_has_a_heading_and_its_contrast_styles(company_admin_client):
+    html = _html(company_admin_client.get("/swagger/v1"))
+    assert '<h1 class="h3" id="api-docs-title">API-Dokumentation</h1>' in html
+    assert html.index("swagger-ui.css") < html.index('/static/swagger.css"')  # ours wins
+    assert 'data-server-label="Server"' in html
