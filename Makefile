@@ -19,6 +19,17 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
+## axe-core for the accessibility checks of the browser tests, pinned by tests/e2e/package-lock.json
+E2E_NODE := tests/e2e/node_modules/.package-lock.json
+$(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error; \
+	elif [ -n "$$CI" ]; then \
+		echo "npm missing: the accessibility checks need axe-core (apt-get install npm)" >&2; exit 1; \
+	else \
+		echo "NOTE: npm not found: the accessibility checks of tests/e2e are skipped (apt-get install npm)"; \
+	fi
+
 install: $(VENV)/.installed
 
 compile-translations: install
@@ -36,7 +47,7 @@ run: setup
 
 ## test: the whole suite on SQLite, then again on a throwaway PostgreSQL cluster
 ## (when initdb/pg_ctl are installed; CI installs them, so there it always runs)
-test: $(VENV)/.installed-test compile-translations
+test: $(VENV)/.installed-test $(E2E_NODE) compile-translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then \
 		echo "== the same suite on PostgreSQL =="; \
@@ -54,7 +65,7 @@ translations: install
 	$(BIN)/pybabel compile -f -d translations
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/e2e/node_modules
 
 ## bench: latency, SQL statements and memory on a 1,000,000-order database (bench/README.md);
 ## SQLite, or PostgreSQL with DATABASE_URL; the database is built once and cached in bench/data/

@@ -24,6 +24,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "LocaleView.index": EVERYONE,
     "UtilView.back": EVERYONE,
     "PortalIndexView.index": EVERYONE,
+    "PortalIndexView.favicon": EVERYONE,
     "PortalHomeView.home": EVERYONE,
     "PortalAuthDBView.login": EVERYONE,
     "PortalAuthDBView.logout": EVERYONE,

@@ -1,7 +1,7 @@
 """``/``: send everyone to where they work."""
 from __future__ import annotations
 
-from flask import g, redirect, url_for
+from flask import current_app, g, redirect, send_from_directory, url_for
 from flask_appbuilder import IndexView, expose
 
 
@@ -19,3 +19,9 @@ class PortalIndexView(IndexView):
     @expose("/")
     def index(self):
         return redirect(home_url())
+
+    @expose("/favicon.ico")
+    def favicon(self):
+        """Browsers ask for /favicon.ico whatever the page links (the layout links /static/favicon.*)."""
+        return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=86400)

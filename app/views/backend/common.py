@@ -71,7 +71,13 @@ def fmt_optional(value) -> str:
     return str(value) if value not in (None, "") else "–"
 
 
+def fmt_rma_number(value) -> Markup:
+    """An RMA number stays on one line (a break inside it would read as two numbers)."""
+    return Markup('<span class="rma-number">{}</span>').format(value or "")
+
+
 ORDER_FORMATTERS = {
+    "rma_number": fmt_rma_number,
     "created_at": fmt_datetime,
     "updated_at": fmt_datetime,
     "company": fmt_optional,
@@ -92,7 +98,8 @@ def fmt_roles(roles) -> str:
 
 def changed_values(obj, names) -> tuple[dict, dict]:
     """Old and new values of the attributes changed on ``obj`` in this session."""
-    from sqlalchemy import inspect
+    from markupsafe import Markup
+from sqlalchemy import inspect
 
     state = inspect(obj)
     old, new = {}, {}
