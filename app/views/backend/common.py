@@ -6,6 +6,7 @@ from flask_appbuilder import ModelView
 from flask_babel import LazyString, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms import BooleanField
 from wtforms.widgets import CheckboxInput
 
@@ -98,8 +99,7 @@ def fmt_roles(roles) -> str:
 
 def changed_values(obj, names) -> tuple[dict, dict]:
     """Old and new values of the attributes changed on ``obj`` in this session."""
-    from markupsafe import Markup
-from sqlalchemy import inspect
+    from sqlalchemy import inspect
 
     state = inspect(obj)
     old, new = {}, {}
