@@ -90,7 +90,7 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/dashboard/",
         "/backend/orders/list/", f"/backend/orders/show/{ids['order']}", f"/backend/orders/edit/{ids['order']}",
         f"/backend/orders/show/{ids['backend_order']}", "/backend/orders/add", f"/backend/orders/{ids['order']}/slip",
-        f"/backend/articles/edit/{ids['item']}",
+        f"/backend/articles/edit/{ids['item']}", f"/backend/articles/{ids['item']}/remove",
         "/backend/history/list/", f"/backend/history/show/{ids['history']}",
         "/backend/companies/list/", f"/backend/companies/show/{ids['company']}",
         f"/backend/companies/edit/{ids['company']}", "/backend/companies/add",
