@@ -214,3 +214,21 @@ def test_large_file_sizes_read_in_megabytes():
     with app.test_request_context(headers={"Accept-Language": "de"}):
         assert format_file_size(3_500_000) == "3,3 MB"
         assert format_file_size(1536) == "1,5 KB"
+
+
+def test_quantities_and_counts_use_the_readers_number_format(app, company_a, customer_a, company_admin_a,
+                                                             staff_user):
+    from tests.factories import make_order
+
+    order = make_order(company_a, customer_a)
+    order.items[0].quantity = 12500
+    db.session.commit()
+    for path in (f"/cc/orders/{order.id}", f"/cc/orders/{order.id}/slip"):
+        de = visible_text(_as(app, company_admin_a, "de").get(path).get_data(as_text=True))
+        en = visible_text(_as(app, company_admin_a, "en").get(path).get_data(as_text=True))
+        assert "12.500" in de and "12500" not in de, path
+        assert "12,500" in en, path
+    staff = visible_text(_as(app, staff_user, "de").get(f"/backend/orders/show/{order.id}").get_data(as_text=True))
+    assert "12.500" in staff
+    overview = visible_text(_as(app, company_admin_a, "de").get("/cc/orders/").get_data(as_text=True))
+    assert "1 Auftrag" in overview

@@ -20,7 +20,7 @@ def service_address_lines() -> list[str]:
 
 def slip_data(order) -> dict:
     """Everything the slip shows, in one place for the page and the PDF (labels are theirs)."""
-    from flask_babel import format_datetime
+    from flask_babel import format_datetime, format_number
 
     postcode_city = f"{order.postcode or ''} {order.city or ''}".strip()
     customer = [order.customer_name, order.contact_person, order.street, postcode_city, order.country]
@@ -31,7 +31,7 @@ def slip_data(order) -> dict:
         "customer": [line for line in customer if line],
         "service_address": service_address_lines(),
         "items": [{"article_number": item.article_number or "", "description": item.description or "",
-                   "serial_number": item.serial_number or "", "quantity": item.quantity,
+                   "serial_number": item.serial_number or "", "quantity": format_number(item.quantity),
                    "fault_description": item.fault_description or ""} for item in order.items],
     }
 
