@@ -149,7 +149,9 @@ def test_labels_are_in_one_language_the_callers(app, order_a, key_a):
     german = client.get(f"{API}/{order_a.id}", headers=auth(key_a)).get_json()["label_columns"]
     assert german["street"] == "Straße" and german["company.customer_number"] == "Kundennummer"
     assert german["items.fault_description"] == "Fehlerbeschreibung" and german["updated_at"] == "Zuletzt geändert"
-    english = client.get(f"{API}/{order_a.id}?_l_=en", headers=auth(key_a)).get_json()["label_columns"]
+    body = client.get(f"{API}/{order_a.id}?_l_=en", headers=auth(key_a)).get_json()
+    english = body["label_columns"]
+    assert body["show_title"] == "Order"
     assert english["street"] == "Street" and english["company.customer_number"] == "Customer number"
     assert english["city"] == "City" and english["updated_at"] == "Last changed"
     assert not set(german.values()) & {"Company Customer Number", "Rma Number", "Items Quantity", "Updated At"}

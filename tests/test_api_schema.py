@@ -38,7 +38,7 @@ from tests.helpers import PDF
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
-EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "200"))  # per operation
+EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "300"))  # per operation
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
 

@@ -129,7 +129,8 @@ class OrderApi(ModelRestApi):
     description_columns = {
         "reference": _l("Your reference number (e.g. your ERP's return number)"),
     }
-    list_title = show_title = _l("Orders")
+    list_title = _l("Orders")
+    show_title = _l("Order")
     add_title = _l("New order")
     edit_title = _l("Order")
 
