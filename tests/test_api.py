@@ -403,3 +403,17 @@ def test_list_is_newest_first_counts_filters_and_refuses_bad_arguments(app, comp
                 "not-rison(("):
         response = client.get(API + "/?q=" + bad, headers=auth(key_b))
         assert response.status_code == 400, bad
+
+
+def test_keys_are_checked_with_a_fast_salted_hash_and_older_scrypt_keys_still_work(app, client, company_admin_a,
+                                                                                   order_a):
+    from werkzeug.security import generate_password_hash
+
+    key = create_key(app, company_admin_a)
+    stored = db.session.scalars(select(ApiKey)).one()
+    assert stored.key_hash.startswith("pbkdf2:sha256:1000$") and key not in stored.key_hash
+    assert client.get(API + "/", headers=auth(key)).status_code == 200
+    stored.key_hash = generate_password_hash(key, method="scrypt")  # a key made before
+    db.session.commit()
+    assert client.get(API + "/", headers=auth(key)).status_code == 200
+    assert client.get(API + "/", headers=auth(key[:-1] + ("A" if key[-1] != "A" else "B"))).status_code == 401
