@@ -264,3 +264,19 @@ def test_a_lone_surrogate_in_a_login_or_a_filter_is_no_server_error(app, key_a):
     q = '{"filters":[{"col":"reference","opr":"eq","value":%s}]}' % LONE_SURROGATE
     response = client.get(f"{API}/?q={q}", headers=auth(key_a))
     assert response.status_code in (200, 400) and response.is_json
+
+
+@pytest.mark.parametrize("q", ["(page:-29588937)", '{"select_columns": [], "page": -1}', "(page:1000001)",
+                               "(page:9223372036854775807)", "(page:1.5)", "(page:!t)"])
+def test_a_page_that_no_list_has_is_a_400_not_a_database_error(app, order_a, key_a, q):
+    # PostgreSQL refuses a negative OFFSET, and a page this high overflows a 64-bit offset
+    response = app.test_client().get(API + "/", query_string={"q": q}, headers=auth(key_a))
+    assert response.status_code == 400 and "page" in response.get_json()["message"], response.get_data(as_text=True)
+
+
+def test_the_description_says_which_pages_there_are(app, key_a):
+    spec = app.test_client().get("/api/v1/_openapi", headers=auth(key_a)).get_json()
+    page = spec["components"]["schemas"]["get_list_schema"]["properties"]["page"]
+    assert (page["minimum"], page["maximum"]) == (0, 1_000_000)
+    assert app.test_client().get(API + "/", query_string={"q": "(page:1000000)"},
+                                 headers=auth(key_a)).get_json()["result"] == []

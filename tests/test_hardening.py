@@ -300,3 +300,11 @@ def test_a_database_error_while_attaching_files_leaves_no_files(app, company_a, 
     assert response.status_code == 500
     assert stored_files(app) == []
     assert db.session.scalar(select(func.count(Attachment.id))) == 0
+
+
+@pytest.mark.parametrize("url", ["/backend/orders/list/?page_StaffOrderView=99999999999999999999",
+                                 "/backend/audit/list/?page_StaffAuditView=9223372036854775807"])
+def test_a_page_past_any_list_shows_an_empty_page_not_a_server_error(staff_client, url):
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert staff_client.get("/backend/orders/list/?page_StaffOrderView=-3").status_code == 400  # FAB refuses it

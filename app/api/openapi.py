@@ -208,6 +208,15 @@ def _links(spec: dict) -> None:
         }}
 
 
+def _page_range(spec: dict) -> None:
+    """A list page is 0 … MAX_PAGE (another number is refused with 400)."""
+    from app.api.query import MAX_PAGE
+
+    page = spec["components"]["schemas"].get("get_list_schema", {}).get("properties", {}).get("page")
+    if page is not None:
+        page.update(minimum=0, maximum=MAX_PAGE)
+
+
 def correct(spec: dict) -> dict:
     """The description as the API really answers."""
     components = spec.setdefault("components", {})
@@ -219,6 +228,7 @@ def correct(spec: dict) -> dict:
             _answers(method, path, operation)
     _ids_as_integers(spec)
     _columns_may_be_left_out(spec)
+    _page_range(spec)
     _login(spec)
     _upload(spec)
     _links(spec)

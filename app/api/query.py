@@ -17,6 +17,9 @@ from werkzeug.datastructures import ImmutableMultiDict
 from app.models import storable_text
 
 QUERY_ARGUMENT = "q"
+# The highest list page anyone can ask for: a million pages of 100 are far more orders than a company has,
+# and a negative page (or one whose offset overflows a 64-bit integer) is an error in PostgreSQL.
+MAX_PAGE = 1_000_000
 
 
 def _parse(value: str):
@@ -32,9 +35,13 @@ def normalise_query_argument():
     if not value:
         return None
     try:
-        canonical = prison.dumps(_parse(value))
+        parsed = _parse(value)
+        canonical = prison.dumps(parsed)
     except Exception:
         return jsonify(message="Not a valid rison/json argument"), 400
+    page = parsed.get("page") if isinstance(parsed, dict) else None
+    if page is not None and (type(page) is not int or not 0 <= page <= MAX_PAGE):
+        return jsonify(message=f"page must be a whole number from 0 to {MAX_PAGE}"), 400
     if not storable_text(canonical):  # e.g. "\ud800" in the JSON form: no database can compare it
         return jsonify(message="Not a valid rison/json argument: no Unicode text"), 400
     args = request.args.copy()

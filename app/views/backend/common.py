@@ -113,6 +113,7 @@ def changed_values(obj, names) -> tuple[dict, dict]:
 
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
 
 
 def _saved_message(created: bool) -> str:
@@ -140,6 +141,8 @@ class StaffModelView(ModelView):
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
         page_size = min(page_size or self.page_size, MAX_PAGE_SIZE)
+        if page is not None:  # a page past any list: its offset would overflow the database's integer
+            page = max(0, min(page, MAX_PAGE))
         return super()._get_list_widget(filters, actions=actions, order_column=order_column,
                                         order_direction=order_direction, page=page, page_size=page_size,
                                         widgets=widgets, **kwargs)
