@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -190,6 +192,7 @@ def test_the_audit_log_shows_labelled_old_and_new_values_in_the_readers_language
     staff_client.post(f"/backend/orders/edit/{walk_in.id}", data={"reference": "R", "customer_name": "Neu GmbH"})
     log = text(staff_client.get("/backend/audit/list/"))
     assert "Status: Eingegangen → In Prüfung" in log
+    assert "Hinweis" not in log  # no note was written: nothing to show for it
     assert "Kunde: Alt GmbH → Neu GmbH" in log
     assert "in_review" not in log and "{" not in log and "customer_name" not in log
     staff_user.language = "en"
@@ -313,3 +316,15 @@ def test_after_saving_staff_read_which_record_was_saved(staff_client, company_a,
     response = staff_client.post("/backend/companies/add", follow_redirects=True, data={
         "customer_number": "", "name": "Gamma GmbH", "active": "y"})
     assert "Firma „KD-10001 Gamma GmbH“ angelegt." in text(response)
+
+
+@pytest.mark.parametrize("url", ["/backend/audit/list/?_oc_StaffAuditView=changes&_od_StaffAuditView=asc",
+                                 "/backend/orders/list/?_oc_StaffOrderView=status_changes&_od_StaffOrderView=desc",
+                                 "/backend/companies/list/?_oc_StaffCompanyView=__class__&_od_StaffCompanyView=asc"])
+def test_sorting_by_something_that_is_no_sortable_column_shows_the_usual_order(staff_client, company_a, customer_a,
+                                                                              url):
+    order = make_order(company_a, customer_a)
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    if "/orders/" in url:
+        assert order.rma_number in text(response)

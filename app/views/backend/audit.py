@@ -68,6 +68,8 @@ def fmt_changes(changes) -> Markup:
     """Each change on its own line: "Label: old → new" (only the new value when there was none before)."""
     lines = []
     for name, old, new in changes or []:
+        if old in (None, "") and new in (None, ""):  # e.g. a status change without a note
+            continue
         label = escape(str(VALUE_LABELS.get(name, name)))
         if old is None:
             text = escape(describe_value(name, new))
@@ -96,6 +98,7 @@ class StaffAuditView(StaffModelView):
     }
     list_columns = ["at", "actor_name", "company", "action", "object_label", "changes"]
     show_columns = list_columns
+    order_columns = ["at", "actor_name", "action", "object_label"]  # "changes" is no column to sort by
     search_columns = ["action", "actor_name", "object_label", "at"]
     formatters_columns = {
         "at": fmt_datetime,

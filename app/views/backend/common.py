@@ -141,6 +141,8 @@ class StaffModelView(ModelView):
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
         page_size = min(page_size or self.page_size, MAX_PAGE_SIZE)
+        if order_column and order_column not in self.order_columns:  # ?_oc_… names no sortable column
+            order_column, order_direction = "", ""
         if page is not None:  # a page past any list: its offset would overflow the database's integer
             page = max(0, min(page, MAX_PAGE))
         return super()._get_list_widget(filters, actions=actions, order_column=order_column,
