@@ -124,6 +124,20 @@ class Config:
     # customer numbers KD-10001, KD-10002, ... for every new company, however it comes in
     CUSTOMER_NUMBER_START = env_int("CUSTOMER_NUMBER_START", 10001)
 
+    # Quotes (cost estimates): defaults of a new quote, and the statuses an order moves to
+    # (status codes, see Backend → Statuses; an unknown code leaves the status as it is)
+    QUOTE_VAT_RATE = env_str("QUOTE_VAT_RATE", "19")  # percent
+    QUOTE_CURRENCY = env_str("QUOTE_CURRENCY", "EUR")
+    QUOTE_VALID_DAYS = env_int("QUOTE_VALID_DAYS", 14)
+    QUOTE_MAX_LINES = 100
+    QUOTE_STATUS_SENT = env_str("QUOTE_STATUS_SENT", "estimate_sent")
+    QUOTE_STATUS_ACCEPTED = env_str("QUOTE_STATUS_ACCEPTED", "in_repair")
+    QUOTE_STATUS_REJECTED = env_str("QUOTE_STATUS_REJECTED", "quote_rejected")
+    # `flask portal quotes` (cron) reminds the company this many days before a quote expires
+    QUOTE_REMINDER_DAYS = env_int("QUOTE_REMINDER_DAYS", 3)
+    # the promised turnaround in working days (Mon-Fri) when a company has none of its own
+    TURNAROUND_DAYS = env_int("TURNAROUND_DAYS", 10)
+
     # Mail
     MAIL_SERVER = env_str("MAIL_SERVER")
     MAIL_PORT = env_int("MAIL_PORT", 25)

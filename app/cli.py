@@ -62,5 +62,19 @@ def send_mail_command() -> None:
     click.echo(f"mail: {total_sent} sent, {total_failed} failed")
 
 
+@portal_cli.command("quotes")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as on this day (YYYY-MM-DD); default: today.")
+def quotes_command(today) -> None:
+    """Quote deadlines (run it daily from cron; running it again mails nothing twice): reminds the
+    customers of quotes that expire soon and tells staff of quotes that expired undecided."""
+    from app.services.mail import deliver_pending
+    from app.services.quotes import run_deadlines
+
+    counts = run_deadlines(today.date() if today else None)
+    deliver_pending()
+    click.echo(f"quotes: {counts['reminded']} reminded, {counts['expired']} expired")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(portal_cli)

@@ -36,6 +36,22 @@ def format_file_size(size) -> str:
     return gettext("%(size)s MB", size=format_decimal(size / (1024 * 1024), "#,##0.#"))
 
 
+def format_money(amount, currency: str = "EUR") -> str:
+    """An amount of money in the reader's locale ("1.234,50 €" in German, "€1,234.50" in English)."""
+    from flask_babel import format_currency
+
+    return format_currency(amount if amount is not None else 0, currency or "EUR")
+
+
+def format_percent_rate(rate) -> str:
+    """A rate given in percent (19 → "19 %" in German, "19%" in English)."""
+    from decimal import Decimal
+
+    from flask_babel import format_percent
+
+    return format_percent(Decimal(rate or 0) / 100, "#,##0.##%")
+
+
 def init_i18n(app: Flask) -> None:
     app.extensions["babel"].locale_selector = select_locale
     app.jinja_env.globals["get_current_locale"] = get_locale
@@ -47,4 +63,6 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["format_number"] = format_number
     app.jinja_env.filters["format_decimal"] = format_decimal
     app.jinja_env.filters["file_size"] = format_file_size
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["vat_rate"] = format_percent_rate
     app.jinja_env.filters["zip"] = lambda a, b: zip(a, b)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any, Optional
 
 from flask_appbuilder import Model
@@ -15,12 +16,15 @@ from flask_babel import get_locale
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy import false as sa_false
@@ -94,6 +98,14 @@ class Company(Model):
     vat_id: Mapped[Optional[str]] = mapped_column(String(50))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # quotes up to this gross amount are approved when they are sent (0 = every quote is decided)
+    approval_limit: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal("0"),
+                                                    server_default="0")
+    # accepting a quote needs the customer's purchase order number
+    po_number_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                     server_default=sa_false())
+    # the promised turnaround in working days (None: the portal's default, TURNAROUND_DAYS)
+    turnaround_days: Mapped[Optional[int]] = mapped_column(Integer)
 
     users: Mapped[list["PortalUser"]] = relationship(
         "PortalUser", back_populates="company", foreign_keys="PortalUser.company_id"
@@ -122,6 +134,10 @@ class PortalUser(User):
                                                  server_default=NOTIFY_ALL)
     # set for accounts created with a generated password: the user chooses their own first
     must_change_password: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=sa_false()
+    )
+    # an employee their company admin allows to accept or reject quotes (admins always may)
+    may_approve_quotes: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=sa_false()
     )
 
@@ -192,6 +208,8 @@ class Order(Model):
         CheckConstraint(f"source IN {SOURCES!r}", name="ck_order_source"),
         Index("ix_order_company_created", "company_id", "created_at"),
         Index("ix_order_status_created", "status_id", "created_at"),
+        # open orders (completed_at IS NULL) by due date: the overdue / due-soon filters and counts
+        Index("ix_order_open_due", "completed_at", "due_date"),
         {"extend_existing": True},
     )
 
@@ -223,6 +241,13 @@ class Order(Model):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+    # the turnaround promise: the day the repair is due (received + the company's working days +
+    # the working days spent waiting for the customer's quote decisions)
+    due_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    # working days the order waited for the customer's quote decisions (they do not count)
+    waiting_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # when the order first reached a final status
+    completed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     company: Mapped[Optional[Company]] = relationship(Company)
     status: Mapped[OrderStatus] = relationship(OrderStatus)
@@ -428,3 +453,97 @@ class OutgoingMail(Model):
     # taken as abandoned (the sender died) and the mail is claimed again
     claimed_by: Mapped[Optional[str]] = mapped_column(String(100))
     claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+QUOTE_DRAFT = "draft"
+QUOTE_SENT = "sent"
+QUOTE_ACCEPTED = "accepted"
+QUOTE_REJECTED = "rejected"
+QUOTE_REPLACED = "replaced"
+QUOTE_STATES = (QUOTE_DRAFT, QUOTE_SENT, QUOTE_ACCEPTED, QUOTE_REJECTED, QUOTE_REPLACED)
+REJECT_RETURN = "return"
+REJECT_DISPOSE = "dispose"
+REJECT_ACTIONS = (REJECT_RETURN, REJECT_DISPOSE)
+
+
+class Quote(Model):
+    """A cost estimate (Kostenvoranschlag) for an order, one row per version.
+
+    Staff edit a draft; sending freezes it. Exactly one decision per version: the state moves
+    from ``sent`` to ``accepted`` or ``rejected`` by one conditional UPDATE (see services.quotes).
+    """
+
+    __tablename__ = "quote"
+    __table_args__ = (
+        UniqueConstraint("order_id", "version", name="uq_quote_order_version"),
+        CheckConstraint(f"state IN {QUOTE_STATES!r}", name="ck_quote_state"),
+        Index("ix_quote_state_valid", "state", "valid_until"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("repair_order.id"), nullable=False, index=True)
+    company_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("company.id"), nullable=True,
+                                                      index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=QUOTE_DRAFT)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False, default=Decimal("19"))
+    net: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal("0"))
+    vat: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal("0"))
+    gross: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal("0"))
+    valid_until: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    sent_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    decided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    po_number: Mapped[Optional[str]] = mapped_column(String(50))
+    reject_action: Mapped[Optional[str]] = mapped_column(String(10))
+    # approved at sending because the gross total was within the company's approval limit
+    auto_approved_limit: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 2))
+    # the cron command's marks, so that it mails each reminder and expiry once
+    reminded_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    expiry_notified_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+    order: Mapped[Order] = relationship(Order)
+    lines: Mapped[list["QuoteLine"]] = relationship(
+        "QuoteLine", back_populates="quote", cascade="all, delete-orphan", order_by="QuoteLine.position"
+    )
+    created_by: Mapped[Optional[PortalUser]] = relationship(PortalUser, foreign_keys=[created_by_id])
+    sent_by: Mapped[Optional[PortalUser]] = relationship(PortalUser, foreign_keys=[sent_by_id])
+    decided_by: Mapped[Optional[PortalUser]] = relationship(PortalUser, foreign_keys=[decided_by_id])
+
+    def expired(self, today: Optional[dt.date] = None) -> bool:
+        """A sent quote past its validity can no longer be decided."""
+        return self.state == QUOTE_SENT and self.valid_until < (today or utcnow().date())
+
+    def __repr__(self) -> str:
+        return f"{self.order.rma_number if self.order else '?'} v{self.version}"
+
+
+class QuoteLine(Model):
+    """One line of a quote: text, quantity, unit price net, optionally one of the order's articles."""
+
+    __tablename__ = "quote_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_quote_line_quantity"),
+        CheckConstraint("unit_price >= 0", name="ck_quote_line_price"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quote_id: Mapped[int] = mapped_column(Integer, ForeignKey("quote.id"), nullable=False, index=True)
+    company_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("company.id"), nullable=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    text: Mapped[str] = mapped_column(String(300), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2), nullable=False, default=Decimal("1"))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal("0"))
+    # quantity x unit price, rounded to the cent as on an invoice
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, default=Decimal("0"))
+    item_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("order_item.id"), nullable=True)
+
+    quote: Mapped[Quote] = relationship(Quote, back_populates="lines")
+    item: Mapped[Optional[OrderItem]] = relationship(OrderItem)

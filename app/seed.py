@@ -12,6 +12,7 @@ STATUSES = [
     ("received", "Eingegangen", "Received", True, False),
     ("in_review", "In Prüfung", "In review", False, False),
     ("estimate_sent", "Kostenvoranschlag versendet", "Cost estimate sent", False, False),
+    ("quote_rejected", "Kostenvoranschlag abgelehnt", "Quote rejected", False, False),
     ("in_repair", "In Reparatur", "In repair", False, False),
     ("shipped_back", "Zurückgesendet", "Shipped back", False, False),
     ("closed", "Abgeschlossen", "Closed", False, True),

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OrderStatus, utcnow
+from app.seed import STATUSES
 from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import text
@@ -49,7 +50,7 @@ def test_dashboard_figures(app, staff_client, staff_user, company_a, customer_a)
     page = staff_client.get("/backend/dashboard/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert html.count('class="bar"') == 7 + 12
+    assert html.count('class="bar"') == len(STATUSES) + 12
     assert "<script" not in html[html.index('id="chart-status"'):html.index('id="oldest-open"')]
     visible = text(page)
     assert "4,0 Tage" in visible  # German decimal comma

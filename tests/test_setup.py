@@ -8,6 +8,7 @@ from sqlalchemy import inspect, select
 from app import create_app
 from app.extensions import db
 from app.models import Company, Order, OrderStatus, PortalUser
+from app.seed import STATUSES
 from app.security import roles
 from app.security.roles import ROLE_CONFIGS, SECURITY_VIEWS, apply_roles
 
@@ -68,7 +69,7 @@ def test_portal_setup_command_is_idempotent(app):
     second = runner.invoke(args=["portal", "setup"])
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     assert "role Staff" in second.output
-    assert db.session.scalar(select(db.func.count()).select_from(OrderStatus)) == 7
+    assert db.session.scalar(select(db.func.count()).select_from(OrderStatus)) == len(STATUSES)
 
 
 def test_demo_data_loads_once_and_prints_logins(app, client):

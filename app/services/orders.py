@@ -7,7 +7,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.services import audit
+from app.services import audit, turnaround
 from app.models import (
     CUSTOMER_FIELDS,
     LANGUAGES,
@@ -81,6 +81,8 @@ def prepare_new_order(order: Order, created_by: Optional[PortalUser]) -> Order:
     now = utcnow()
     order.created_at = order.created_at or now
     order.updated_at = now
+    company = order.company or (db.session.get(Company, order.company_id) if order.company_id else None)
+    turnaround.set_due_date(order, company)
     order.status_changes.append(
         StatusChange(
             company_id=order.company_id,
@@ -143,6 +145,7 @@ def change_status(
     )
     order.status = status
     order.updated_at = change.changed_at
+    turnaround.status_reached(order, status, change.changed_at)
     db.session.add(change)
     audit.record(
         audit.ORDER_STATUS, order, actor=user, company_id=order.company_id,
