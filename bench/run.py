@@ -393,6 +393,9 @@ def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
             res[name] = stats.as_dict()
             log(f"  {name}: p50 {stats.p50:.1f} ms, {max(stats.sql)} SQL ({len(stats.times_ms)} requests)")
         res |= run_scenarios(bench, list(staff_urls(meta)), n, warmup)
+        from bench.quotes import measure_quotes
+
+        res |= measure_quotes(bench, n, warmup)
         # last: the new orders would be the newest on the lists above
         stats = bench.measure("create_order", "company_admin", "/cc/orders/new", n, warmup,
                               method="POST", body=new_order_body(), expect=302)
@@ -586,6 +589,10 @@ def summarize(main: dict, growth: dict, vanilla: dict, upload: dict, meta_main: 
         "api_detail_p50_ms": main["api_detail"]["p50_ms"],
         "sql_api_list": main["api_list"]["sql"],
         "create_order_p95_ms": main["create_order"]["p95_ms"],
+        "quote_order_page_p50_ms": main["quote_order_page"]["p50_ms"],
+        "quote_accept_p50_ms": main["quote_accept"]["p50_ms"],
+        "quote_pdf_p50_ms": main["quote_pdf"]["p50_ms"],
+        "sql_quote_order_page": main["quote_order_page"]["sql"],
         "portal_list_10k_p50_ms": growth["portal_list"]["p50_ms"],
         "staff_list_10k_p50_ms": growth["staff_list"]["p50_ms"],
         "growth_portal_list": round(main["portal_list"]["p50_ms"] / growth["portal_list"]["p50_ms"], 2),
@@ -682,6 +689,11 @@ def check_rows(r: dict) -> list[tuple[str, str, str, str]]:
         r["upload_50mb_rss_delta_mb"] <= 20, fmt="{:.1f} MB")
     add("9 floor: bare Flask route, same SQL, 25 rows", floor)
     add("  SQL/request floor", r["sql_floor_list"], fmt="{}")
+    add("10 order page with a 30-line quote", r["quote_order_page_p50_ms"], "<= 15 ms",
+        r["quote_order_page_p50_ms"] <= 15)
+    add("  SQL/request order page with quote", r["sql_quote_order_page"], fmt="{}")
+    add("  accept a quote (PO number)", r["quote_accept_p50_ms"], "<= 30 ms", r["quote_accept_p50_ms"] <= 30)
+    add("  quote PDF, 30 lines", r["quote_pdf_p50_ms"], "<= 100 ms", r["quote_pdf_p50_ms"] <= 100)
     return rows
 
 
