@@ -223,4 +223,5 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
+        "/cc/statistics/", "/cc/statistics/csv",
     ])
