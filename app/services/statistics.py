@@ -170,9 +170,13 @@ def company_figures(company_id: int, today: Optional[dt.date] = None) -> Figures
     quantity = func.sum(OrderItem.quantity)
     figures.top_articles = [
         (number or "", description, int(count)) for number, description, count in db.session.execute(
+            # from the company's orders of the period (ix_order_company_created) to their articles
+            # (ix_order_item_order_id): a condition on order_item.company_id would make the database
+            # read all of the company's articles ever first
             select(OrderItem.article_number, OrderItem.description, quantity)
-            .join(Order, Order.id == OrderItem.order_id)
-            .where(OrderItem.company_id == company_id, Order.company_id == company_id, Order.created_at >= start)
+            .select_from(Order)
+            .join(OrderItem, OrderItem.order_id == Order.id)
+            .where(Order.company_id == company_id, Order.created_at >= start)
             .group_by(OrderItem.article_number, OrderItem.description)
             .order_by(quantity.desc(), OrderItem.article_number, OrderItem.description)
             .limit(TOP_ARTICLES)
