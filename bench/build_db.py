@@ -39,7 +39,8 @@ if str(ROOT) not in sys.path:
 from app.services.turnaround import add_working_days  # noqa: E402  (a pure function)
 
 # Bump when the generated data changes: a cached database with another version is rebuilt.
-VERSION = "5"  # 5: due dates and completion times of the orders
+VERSION = "6"  # 5: due dates and completion times; 6: orders older than OPEN_DAYS are done
+OPEN_DAYS = 90
 TURNAROUND_DAYS = 10  # config.py's default promise
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR") or (Path(__file__).resolve().parent / "data"))
 PASSWORD = "Bench-Password-1234"
@@ -278,7 +279,8 @@ class Generator:
         st = self.accounts["statuses"]
         received, in_review = st["received"], st["in_review"]
         later = [st[c] for c in ("estimate_sent", "in_repair", "shipped_back", "closed", "rejected")]
-        final = {st["closed"], st["rejected"]}
+        closed, rejected = st["closed"], st["rejected"]
+        final = {closed, rejected}
         # dates: text on SQLite (as SQLAlchemy stores them), date objects for PostgreSQL
         day = (lambda d: d.isoformat()) if isinstance(fmt(dt.datetime(2000, 1, 1)), str) else (lambda d: d)
         staff_id = self.accounts["staff"]["id"]
@@ -300,9 +302,15 @@ class Generator:
             year = created.year
             n = self.counters.get(year, 0) + 1
             self.counters[year] = n
-            # history: received -> in review -> one later status (1..3 steps); the last one is current
-            k = rng.randint(1, 3)
-            path = [received, in_review, rng.choice(later)][:k]
+            # history: received -> in review -> one later status (1..3 steps); the last one is current.
+            # Orders older than OPEN_DAYS are done (closed, some rejected), as in a real installation:
+            # open orders are the recent ones, so "overdue" is a working list, not two thirds of all
+            if created < self.now - dt.timedelta(days=OPEN_DAYS):
+                k = 3
+                path = [received, in_review, closed if rng.random() < 0.9 else rejected]
+            else:
+                k = rng.randint(1, 3)
+                path = [received, in_review, rng.choice(later)][:k]
             t = created
             prev = None
             for j, to in enumerate(path):
