@@ -248,3 +248,58 @@ def test_portal_users_reach_no_staff_quote_route(app, order, customer_client):
                            data=_form([dict(text="X", quantity="1", unit_price="1")])).status_code == 403
         assert client.post(f"/backend/orders/{order.id}/quote/send").status_code == 403
     assert _quotes(order) == []
+
+
+def _company_form(company, **changes):
+    data = {"customer_number": company.customer_number, "name": company.name, "active": "y"}
+    data.update(changes)
+    return data
+
+
+def test_staff_set_the_company_quote_settings(staff_client, company_a):
+    page = text(staff_client.get(f"/backend/companies/edit/{company_a.id}"))
+    assert "Freigabegrenze" in page and "Bestellnummer erforderlich" in page and "Durchlaufzeit (Arbeitstage)" in page
+    response = staff_client.post(f"/backend/companies/edit/{company_a.id}", data=_company_form(
+        company_a, approval_limit="1.500,50", po_number_required="y", turnaround_days="7"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    company = db.session.get(Company, company_a.id)
+    assert (company.approval_limit, company.po_number_required, company.turnaround_days) == (
+        Decimal("1500.50"), True, 7)
+    shown = text(staff_client.get(f"/backend/companies/show/{company_a.id}"))
+    assert "1.500,50 €" in shown
+    response = staff_client.post(f"/backend/companies/edit/{company_a.id}", data=_company_form(
+        company_a, approval_limit="", turnaround_days=""))
+    db.session.expire_all()
+    company = db.session.get(Company, company_a.id)
+    assert (company.approval_limit, company.po_number_required, company.turnaround_days) == (0, False, None)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("approval_limit", "-1", "Der Betrag muss 0 oder größer sein."),
+    ("approval_limit", "viel", "Bitte geben Sie eine Zahl ein."),
+    ("turnaround_days", "0", "Zwischen 1 und 100 Arbeitstagen."),
+    ("turnaround_days", "101", "Zwischen 1 und 100 Arbeitstagen."),
+])
+def test_bad_company_quote_settings_are_refused_at_the_field(staff_client, company_a, field, value, message):
+    response = staff_client.post(f"/backend/companies/edit/{company_a.id}",
+                                 data=_company_form(company_a, **{field: value, "name": "Changed"}))
+    assert response.status_code == 200 and message in text(response)
+    db.session.expire_all()
+    company = db.session.get(Company, company_a.id)
+    assert company.name == "Alpha Antriebe GmbH" and company.approval_limit == 0 and company.turnaround_days is None
+
+
+def test_staff_allow_an_employee_to_approve_quotes_audited(staff_client, customer_a):
+    page = text(staff_client.get(f"/backend/company-users/edit/{customer_a.id}"))
+    assert "Darf Kostenvoranschläge freigeben" in page
+    response = staff_client.post(f"/backend/company-users/edit/{customer_a.id}", data={
+        "first_name": customer_a.first_name, "last_name": customer_a.last_name, "phone": "", "active": "y",
+        "may_approve_quotes": "y"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    user = db.session.get(PortalUser, customer_a.id)
+    assert user.may_approve_quotes is True and user.active is True
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "employee.quote_right")).one()
+    assert event.company_id == customer_a.company_id
+    assert "Recht zur Freigabe von Kostenvoranschlägen geändert" in text(staff_client.get("/backend/audit/list/"))
