@@ -210,6 +210,8 @@ class Order(Model):
         Index("ix_order_status_created", "status_id", "created_at"),
         # open orders (completed_at IS NULL) by due date: the overdue / due-soon filters and counts
         Index("ix_order_open_due", "completed_at", "due_date"),
+        # a company's orders completed in a period: turnaround and on-time share of its statistics
+        Index("ix_order_company_completed", "company_id", "completed_at"),
         {"extend_existing": True},
     )
 

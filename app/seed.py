@@ -50,6 +50,23 @@ DEMO_COMPANIES = [
 ]
 
 
+def _demo_quote(order: Order, staff, english: bool) -> None:
+    from decimal import Decimal
+
+    from app.services import quotes
+
+    lines = [
+        dict(text="Replace display unit" if english else "Displayeinheit tauschen", quantity="1",
+             unit_price="189.00", item_id=order.items[0].id),
+        dict(text="Labour (hours)" if english else "Arbeitszeit (Stunden)", quantity="1.5", unit_price="78.00"),
+        dict(text="Calibration and test report" if english else "Kalibrierung und Prüfprotokoll", quantity="1",
+             unit_price="45.00"),
+    ]
+    quote = quotes.save_draft(order, staff, lines=lines, vat_rate=Decimal("19"),
+                              valid_until=quotes.default_valid_until(), note=None)
+    quotes.send(quote, staff)
+
+
 def load_demo_data() -> list[tuple[str, str, str]] | None:
     """Demo data for a database without companies; returns the demo logins, or None."""
     from app.services.accounts import create_user, next_customer_number
@@ -84,7 +101,10 @@ def load_demo_data() -> list[tuple[str, str, str]] | None:
                             fault_description="Display bleibt dunkel" if n == 0 else "No reading after power-up")],
             )
             for code in steps:
-                change_status(order, statuses[code], staff, note=None)
+                if code == "estimate_sent":  # a quote waiting for the company's decision
+                    _demo_quote(order, staff, english=n == 1)
+                else:
+                    change_status(order, statuses[code], staff, note=None)
     for source, name in ((SOURCE_FRONTEND, "Praxis Dr. Schmidt"), (SOURCE_BACKEND, "Stadtwerke Ulm")):
         order = Order(source=source, reference="", customer_name=name, contact_person="Petra Schmidt",
                       street="Lindenweg 3", postcode="89073", city="Ulm", country="Deutschland",

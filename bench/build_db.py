@@ -36,8 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.services.turnaround import add_working_days  # noqa: E402  (a pure function)
+
 # Bump when the generated data changes: a cached database with another version is rebuilt.
-VERSION = "4"
+VERSION = "5"  # 5: due dates and completion times of the orders
+TURNAROUND_DAYS = 10  # config.py's default promise
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR") or (Path(__file__).resolve().parent / "data"))
 PASSWORD = "Bench-Password-1234"
 SECRET_KEY = "bench-secret-key"  # the load run's gunicorn workers and its client share it
@@ -215,7 +218,7 @@ USER_COLS = ("id", "first_name", "last_name", "username", "password", "active", 
 USER_ROLE_COLS = ("id", "user_id", "role_id")
 ORDER_COLS = ("id", "rma_number", "company_id", "source", "reference", "customer_name", "contact_person",
               "street", "postcode", "city", "country", "email", "phone", "status_id", "item_count",
-              "created_by_id", "created_at", "updated_at")
+              "created_by_id", "created_at", "updated_at", "due_date", "completed_at")
 ITEM_COLS = ("id", "order_id", "company_id", "article_number", "description", "serial_number", "quantity",
              "fault_description")
 CHANGE_COLS = ("id", "order_id", "company_id", "from_status_id", "to_status_id", "changed_by_id", "changed_at",
@@ -275,6 +278,9 @@ class Generator:
         st = self.accounts["statuses"]
         received, in_review = st["received"], st["in_review"]
         later = [st[c] for c in ("estimate_sent", "in_repair", "shipped_back", "closed", "rejected")]
+        final = {st["closed"], st["rejected"]}
+        # dates: text on SQLite (as SQLAlchemy stores them), date objects for PostgreSQL
+        day = (lambda d: d.isoformat()) if isinstance(fmt(dt.datetime(2000, 1, 1)), str) else (lambda d: d)
         staff_id = self.accounts["staff"]["id"]
         big = set(rng.sample(range(shape.orders), shape.big_orders))
         others = shape.companies - 1
@@ -316,7 +322,9 @@ class Generator:
                     del self.big_newest[:100]
             yield (oid, f"RMA-{year}-{n:06d}", c, "portal", f"PO-{c}-{i % 100000:05d}", v["name"], creator_name,
                    v["street"], v["postcode"], v["city"], v["country"], v["email"], v["phone"], path[-1], count,
-                   creator_id, fmt(created), fmt(t))
+                   creator_id, fmt(created), fmt(t),
+                   # the promise as the services set it: TURNAROUND_DAYS working days; completed when final
+                   day(add_working_days(created.date(), TURNAROUND_DAYS)), fmt(t) if path[-1] in final else None)
 
 
 # -- 3. loaders ----------------------------------------------------------------------------------

@@ -275,6 +275,8 @@ def staff_urls(meta: dict) -> dict[str, str]:
         "staff_list_company": f"/backend/orders/list/?_flt_0_company={meta['big_company_id']}",
         # FAB: _flt_<index of the filter in the column's list>_<column>; 0 = "Starts with" for strings
         "staff_list_search": f"/backend/orders/list/?_flt_0_rma_number={meta['rma_prefix']}",
+        # open orders past their due date (index ix_order_open_due)
+        "staff_list_overdue": "/backend/orders/list/?_flt_0_due_date=overdue",
     }
 
 
@@ -358,6 +360,9 @@ def measure_growth_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
         log(f"  portal_list: p50 {stats.p50:.1f} ms ({len(stats.times_ms)} requests)")
         res = {"portal_list": stats.as_dict()}
         res["portal_list"]["sql_by_page_size"] = portal_list_sql(bench)
+        stats = bench.measure("portal_statistics", "company_admin", "/cc/statistics/", n, warmup)
+        log(f"  portal_statistics: p50 {stats.p50:.1f} ms ({len(stats.times_ms)} requests)")
+        res["portal_statistics"] = stats.as_dict()
         res |= run_scenarios(bench, ["staff_list"], n, warmup)
     finally:
         bench.close()
@@ -380,6 +385,8 @@ def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
             ("floor_list", "anonymous", f"/bench/floor/{company}", {}),
             ("portal_list", "company_admin", "/cc/orders/", {}),
             ("portal_detail", "company_admin", f"/cc/orders/{meta['detail_order_id']}", {}),
+            # the company admin's statistics: 12 months of the 10,000-order company, aggregated in SQL
+            ("portal_statistics", "company_admin", "/cc/statistics/", {}),
         ):
             stats = bench.measure(name, who, url, n, warmup, **kwargs)
             res[name] = stats.as_dict()
@@ -393,6 +400,9 @@ def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
             res[name] = stats.as_dict()
             log(f"  {name}: p50 {stats.p50:.1f} ms, {max(stats.sql)} SQL ({len(stats.times_ms)} requests)")
         res |= run_scenarios(bench, list(staff_urls(meta)), n, warmup)
+        from bench.quotes import measure_quotes
+
+        res |= measure_quotes(bench, n, warmup)
         # last: the new orders would be the newest on the lists above
         stats = bench.measure("create_order", "company_admin", "/cc/orders/new", n, warmup,
                               method="POST", body=new_order_body(), expect=302)
@@ -578,6 +588,11 @@ def summarize(main: dict, growth: dict, vanilla: dict, upload: dict, meta_main: 
         "staff_list_status_p50_ms": main["staff_list_status"]["p50_ms"],
         "staff_list_company_p50_ms": main["staff_list_company"]["p50_ms"],
         "staff_list_search_p50_ms": main["staff_list_search"]["p50_ms"],
+        "staff_list_overdue_p50_ms": main["staff_list_overdue"]["p50_ms"],
+        "portal_statistics_p50_ms": main["portal_statistics"]["p50_ms"],
+        "portal_statistics_p95_ms": main["portal_statistics"]["p95_ms"],
+        "portal_statistics_10k_p50_ms": growth["portal_statistics"]["p50_ms"],
+        "sql_portal_statistics": main["portal_statistics"]["sql"],
         "vanilla_staff_list_p50_ms": vanilla["p50_ms"],
         "vanilla_staff_list_is_lower_bound": vanilla["lower_bound"],
         "floor_list_p50_ms": main["floor_list"]["p50_ms"],
@@ -586,6 +601,10 @@ def summarize(main: dict, growth: dict, vanilla: dict, upload: dict, meta_main: 
         "api_detail_p50_ms": main["api_detail"]["p50_ms"],
         "sql_api_list": main["api_list"]["sql"],
         "create_order_p95_ms": main["create_order"]["p95_ms"],
+        "quote_order_page_p50_ms": main["quote_order_page"]["p50_ms"],
+        "quote_accept_p50_ms": main["quote_accept"]["p50_ms"],
+        "quote_pdf_p50_ms": main["quote_pdf"]["p50_ms"],
+        "sql_quote_order_page": main["quote_order_page"]["sql"],
         "portal_list_10k_p50_ms": growth["portal_list"]["p50_ms"],
         "staff_list_10k_p50_ms": growth["staff_list"]["p50_ms"],
         "growth_portal_list": round(main["portal_list"]["p50_ms"] / growth["portal_list"]["p50_ms"], 2),
@@ -682,6 +701,17 @@ def check_rows(r: dict) -> list[tuple[str, str, str, str]]:
         r["upload_50mb_rss_delta_mb"] <= 20, fmt="{:.1f} MB")
     add("9 floor: bare Flask route, same SQL, 25 rows", floor)
     add("  SQL/request floor", r["sql_floor_list"], fmt="{}")
+    add("10 statistics page (10,000-order company)", r["portal_statistics_p50_ms"], "<= 50 ms",
+        r["portal_statistics_p50_ms"] <= 50)
+    add("  statistics page p95", r["portal_statistics_p95_ms"])
+    add("  statistics page on the 10k database (its company: 1,000 orders)", r["portal_statistics_10k_p50_ms"])
+    add("  SQL/request statistics page", r["sql_portal_statistics"], fmt="{}")
+    add("  staff list, overdue" + n_of(s["staff_list_overdue"]), s["staff_list_overdue"]["p50_ms"])
+    add("11 order page with a 30-line quote", r["quote_order_page_p50_ms"], "<= 15 ms",
+        r["quote_order_page_p50_ms"] <= 15)
+    add("  SQL/request order page with quote", r["sql_quote_order_page"], fmt="{}")
+    add("  accept a quote (PO number)", r["quote_accept_p50_ms"], "<= 30 ms", r["quote_accept_p50_ms"] <= 30)
+    add("  quote PDF, 30 lines", r["quote_pdf_p50_ms"], "<= 100 ms", r["quote_pdf_p50_ms"] <= 100)
     return rows
 
 
@@ -815,6 +845,7 @@ def profile(meta: dict, workdir: Path, scenario: str, n: int) -> None:
     bench = Bench(meta, workdir, vanilla=scenario.startswith("vanilla"))
     urls = {**staff_urls(meta), "vanilla_staff_list": "/bench/vanilla/list/", "portal_list": "/cc/orders/",
             "portal_detail": f"/cc/orders/{meta['detail_order_id']}",
+            "portal_statistics": "/cc/statistics/",
             "floor_list": f"/bench/floor/{meta['big_company_id']}", "create_order": "/cc/orders/new",
             "api_list": "/api/v1/orders/", "api_detail": f"/api/v1/orders/{meta['detail_order_id']}"}
     who = "staff" if scenario.startswith(("staff", "vanilla")) else (

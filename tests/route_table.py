@@ -60,6 +60,8 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,
+    "PortalStatisticsView.index": COMPANY_ADMINS,  # the admin's own company only: no id in the address
+    "PortalStatisticsView.csv": COMPANY_ADMINS,
     # the REST API's description and Swagger UI (the description holds no data)
     "OpenApi.get": LOGGED_IN,
     "SwaggerView.show": LOGGED_IN,
@@ -82,6 +84,8 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffOutboxView.{m}": BACKEND for m in ("list", "show")},
     "StaffDashboardView.index": BACKEND,
+    "StaffStatisticsView.show": BACKEND,
+    "StaffStatisticsView.csv": BACKEND,
     # FAB's security views: admins only
     **{f"{view}.{m}": ADMIN_ONLY for view in ("PortalUserDBModelView", "RoleModelView", "UserGroupModelView")
        for m in FAB_CRUD},

@@ -18,6 +18,13 @@ def test_bench_smoke(tmp_path, pg_cluster):
         url = pg_cluster.url("bench_smoke")
     meta = build_db.build(url, SHAPE, workdir=tmp_path / "build", quiet=True)
     assert meta["counts"]["orders"] == 400 and meta["counts"]["items"] >= 400
+    from sqlalchemy import create_engine, text as sql
+
+    engine = create_engine(url)
+    with engine.connect() as conn:  # every order has its promise; the final ones are completed
+        assert conn.execute(sql("SELECT COUNT(*) FROM repair_order WHERE due_date IS NULL")).scalar() == 0
+        assert conn.execute(sql("SELECT COUNT(*) FROM repair_order WHERE completed_at IS NOT NULL")).scalar() > 0
+    engine.dispose()
 
     # the same small database stands in for the 1M and the 10k one
     results = run.run_all(meta, meta, tmp_path / "run", n=2, warmup=1, upload_mb=2,
@@ -26,7 +33,9 @@ def test_bench_smoke(tmp_path, pg_cluster):
     for key in ("portal_list_p50_ms", "portal_detail_p50_ms", "staff_list_p50_ms", "staff_list_status_p50_ms",
                 "staff_list_company_p50_ms", "staff_list_search_p50_ms", "vanilla_staff_list_p50_ms",
                 "floor_list_p50_ms", "create_order_p50_ms", "growth_portal_list", "growth_staff_list",
-                "sql_portal_list", "sql_staff_list", "sql_portal_detail", "sql_floor_list"):
+                "sql_portal_list", "sql_staff_list", "sql_portal_detail", "sql_floor_list",
+                "portal_statistics_p50_ms", "portal_statistics_10k_p50_ms", "sql_portal_statistics",
+                "staff_list_overdue_p50_ms"):
         assert results[key] > 0, key
     assert results["upload_50mb_rss_delta_mb"] >= 0
     assert not results["vanilla_staff_list_is_lower_bound"]

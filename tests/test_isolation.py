@@ -233,4 +233,27 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
+        "/cc/statistics/", "/cc/statistics/csv",
     ])
+
+
+def test_statistics_show_company_b_only_its_own_figures(app, company_a_data, company_b, customer_b, company_admin_b):
+    """The statistics have no company id in the portal's address: B's admin gets B's figures, never A's
+    articles; the staff addresses with A's id are refused; B's employee without the admin role gets 403."""
+    from tests.conftest import _client_for
+
+    make_order(company_b, customer_b)
+    client = _client_for(app, company_admin_b)
+    for url in ("/cc/statistics/", "/cc/statistics/csv", "/cc/statistics/?company=%d" % company_a_data.company_id):
+        response = client.get(url)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert "A-ART" not in body and "A-Device" not in body, url
+        assert company_b.name in body, url
+    for url in (f"/backend/companies/{company_a_data.company_id}/statistics",
+                f"/backend/companies/{company_a_data.company_id}/statistics/csv"):
+        response = client.get(url)
+        assert response.status_code == 403 and "A-Device" not in response.get_data(as_text=True)
+    employee = _client_for(app, customer_b)
+    for url in ("/cc/statistics/", "/cc/statistics/csv"):
+        assert employee.get(url).status_code == 403

@@ -200,7 +200,7 @@ def test_sending_twice_gives_a_message_not_an_error(staff_client, order):
     assert staff_client.post(f"/backend/orders/{order.id}/quote/send", data={"version": "1"}).status_code == 302
     again = staff_client.post(f"/backend/orders/{order.id}/quote/send", data={"version": "1"}, follow_redirects=True)
     assert again.status_code == 200
-    assert "Dieser Kostenvoranschlag wurde bereits gesendet." in text(again)
+    assert "Dieser Kostenvoranschlag wurde bereits versendet." in text(again)
     assert db.session.scalar(select(func.count()).select_from(OutgoingMail)
                              .where(OutgoingMail.kind == "quote_sent")) == 2  # once per user, not twice
 

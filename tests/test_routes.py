@@ -51,6 +51,7 @@ def _pk_for(endpoint: str, world) -> int:
     view = endpoint.split(".")[0]
     return {
         "StaffOrderItemView": world["item"], "StaffCompanyView": world["company"],
+        "StaffStatisticsView": world["company"],
         "StaffCompanyUserView": world["victim"], "PortalEmployeeView": world["victim"],
         "StaffRegistrationView": world["request"], "StaffStatusView": 1,
         "StaffStatusHistoryView": world["history"], "StaffAuditView": world["audit"],

@@ -59,7 +59,9 @@ CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PER
 COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
     *_crud("PortalEmployees", "can_list", "can_add", "can_activate"),
     *_crud("PortalApiKeys", "can_list", "can_add", "can_revoke"),
+    ("can_show", "PortalStatistics"),
     ("menu_access", "Portal employees"),
+    ("menu_access", "Portal statistics"),
 ]
 
 # -- the staff backend ---------------------------------------------------------
@@ -76,6 +78,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMIS
     *_crud("StaffAudit", "can_list", "can_show"),
     *_crud("StaffOutbox", "can_list", "can_show"),
     ("can_show", "StaffDashboard"),
+    ("can_show", "StaffStatistics"),
     ("menu_access", "Backend"),
     ("menu_access", "Staff orders"),
     ("menu_access", "Staff companies"),

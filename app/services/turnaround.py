@@ -10,13 +10,19 @@ import datetime as dt
 from typing import Optional
 
 from flask import current_app
+from sqlalchemy import select
 
-from app.models import Company, Order, OrderStatus, utcnow
+from app.extensions import db
+from app.models import QUOTE_SENT, Company, Order, OrderStatus, Quote, utcnow
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
     """The date ``days`` working days after ``start`` (``start`` itself when ``days`` is 0)."""
     day = start
+    if days > 0 and day.weekday() >= 5:
+        # from a Saturday or Sunday count on from the Friday before: the weekend adds no working
+        # day, and the whole-weeks step below must start on a working day
+        day -= dt.timedelta(days=day.weekday() - 4)
     # whole weeks at once: 5 working days are 7 calendar days
     weeks, days = divmod(max(days, 0), 5)
     day += dt.timedelta(weeks=weeks)
@@ -85,5 +91,34 @@ def turnaround_of(order: Order) -> Optional[int]:
 
 
 def overdue(order: Order, today: Optional[dt.date] = None) -> bool:
+    """An open order past its due date."""
     return order.completed_at is None and order.due_date is not None and \
         order.due_date < (today or utcnow().date())
+
+
+OVERDUE = "overdue"
+DUE_SOON = "due_soon"
+DUE_SOON_DAYS = 2  # calendar days: "due within 2 days" = due today, tomorrow or the day after
+
+
+def due_condition(kind: str, today: Optional[dt.date] = None):
+    """SQL condition for open orders (not completed) past their due date (``OVERDUE``) or due
+    within ``DUE_SOON_DAYS`` calendar days (``DUE_SOON``); None for anything else. The index
+    ix_order_open_due (completed_at, due_date) answers both."""
+    today = today or utcnow().date()
+    still_open = Order.completed_at.is_(None)
+    if kind == OVERDUE:
+        return still_open & (Order.due_date < today)
+    if kind == DUE_SOON:
+        return still_open & Order.due_date.between(today, today + dt.timedelta(days=DUE_SOON_DAYS))
+    return None
+
+
+def waiting_for_decision(order_ids) -> set[int]:
+    """Those of ``order_ids`` with a quote sent and not yet decided: their due date moves on by
+    the working days until the customer decides."""
+    ids = list(order_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(Quote.order_id).where(Quote.order_id.in_(ids), Quote.state == QUOTE_SENT)).all())

@@ -23,6 +23,7 @@ def register_views(appbuilder) -> None:
     from app.views.public import PublicOrderView, PublicStatusView, limit_public_forms
     from app.views.register import PortalRegisterView, SetPasswordView, limit_registration
     from app.views.registrations import StaffRegistrationView
+    from app.views.statistics import PortalStatisticsView, StaffStatisticsView
 
     # -- the portal (/cc/) --------------------------------------------------------
     appbuilder.add_view_no_menu(PortalHomeView)
@@ -30,6 +31,10 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link("Portal new order", label=_l("New order"), icon="fa-plus", href="/cc/orders/new")
     appbuilder.add_view(
         PortalEmployeeView, "Portal employees", label=_l("Employees"), icon="fa-users", href="/cc/employees/"
+    )
+    appbuilder.add_view(
+        PortalStatisticsView, "Portal statistics", label=_l("Statistics"), icon="fa-bar-chart",
+        href="/cc/statistics/",
     )
     appbuilder.add_view_no_menu(MyDataView)
     appbuilder.add_view_no_menu(PortalApiKeyView)
@@ -69,3 +74,4 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(StaffOrderItemView)
     appbuilder.add_view_no_menu(StaffQuoteView)
     appbuilder.add_view_no_menu(StaffStatusHistoryView)
+    appbuilder.add_view_no_menu(StaffStatisticsView)

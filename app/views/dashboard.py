@@ -1,4 +1,5 @@
-"""The staff dashboard: orders per status, new orders per week, turnaround, oldest open orders."""
+"""The staff dashboard: orders per status, new orders per week, turnaround, overdue and due-soon
+orders, oldest open orders."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, OrderStatus, StatusChange, utcnow
+from app.services.turnaround import DUE_SOON, OVERDUE, due_condition
 
 WEEKS = 12
 TURNAROUND_SAMPLE = 1000
@@ -51,6 +53,12 @@ def average_turnaround_days(sample: int = TURNAROUND_SAMPLE):
     return sum(days) / len(days), len(days)
 
 
+def due_counts(today: dt.date) -> dict[str, int]:
+    """Open orders overdue and due within two days (two index range counts)."""
+    return {key: db.session.scalar(select(func.count()).select_from(Order).where(due_condition(key, today)))
+            for key in (OVERDUE, DUE_SOON)}
+
+
 def oldest_open_orders(limit: int = 10) -> list[Order]:
     open_ids = select(OrderStatus.id).where(OrderStatus.is_final.is_(False))
     return db.session.scalars(
@@ -76,4 +84,5 @@ class StaffDashboardView(BaseView):
             per_status=per_status, status_max=max([n for _, n in per_status] + [1]),
             per_week=per_week, week_max=max([n for _, n in per_week] + [1]),
             turnaround=turnaround, sample=sample, oldest=oldest_open_orders(), now=now,
+            due=due_counts(now.date()), overdue_key=OVERDUE, due_soon_key=DUE_SOON,
         )

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import utcnow
 from app.models import PAGE_SIZES, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
-from app.services import export, files, notify
+from app.services import export, files, notify, turnaround
 from app.services.orders import create_portal_order
 from app.services.slip import render_slip
 from app.services.slip_pdf import slip_pdf_response
@@ -121,6 +121,7 @@ class PortalOrderView(BaseView):
             "portal/orders.html",
             orders=orders, statuses=statuses, total=total, page=page, pages=pages,
             q=q, status_id=status_id, sort=sort, direction=direction, per_page=per_page,
+            today=utcnow().date(), waiting=turnaround.waiting_for_decision(o.id for o in orders),
         )
 
     @expose("/export.csv")
@@ -166,7 +167,8 @@ class PortalOrderView(BaseView):
             .order_by(OrderMessage.created_at, OrderMessage.id)
         ).all()
         return self.render_template("portal/order.html", order=order, form=form, messages=messages,
-                                    message_form=message_form), status
+                                    message_form=message_form, today=utcnow().date(),
+                                    waiting=turnaround.waiting_for_decision([order.id])), status
 
     @expose("/<int:pk>/messages", methods=["POST"])
     @has_access

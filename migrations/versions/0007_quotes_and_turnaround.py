@@ -42,6 +42,7 @@ def upgrade():
         batch_op.add_column(sa.Column('waiting_days', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('completed_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_order_open_due', ['completed_at', 'due_date'], unique=False)
+        batch_op.create_index('ix_order_company_completed', ['company_id', 'completed_at'], unique=False)
 
     op.create_table(
         'quote',
@@ -137,6 +138,7 @@ def downgrade():
     op.execute("DELETE FROM order_status WHERE code = 'quote_rejected' AND id NOT IN "
                "(SELECT status_id FROM repair_order) AND id NOT IN (SELECT to_status_id FROM status_change)")
     with op.batch_alter_table('repair_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_company_completed')
         batch_op.drop_index('ix_order_open_due')
         batch_op.drop_column('completed_at')
         batch_op.drop_column('waiting_days')

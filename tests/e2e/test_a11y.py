@@ -108,6 +108,7 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/history/list/", f"/backend/history/show/{ids['history']}",
         "/backend/companies/list/", f"/backend/companies/show/{ids['company']}",
         f"/backend/companies/edit/{ids['company']}", "/backend/companies/add",
+        f"/backend/companies/{ids['company']}/statistics",
         "/backend/company-users/list/", f"/backend/company-users/show/{ids['user']}",
         f"/backend/company-users/edit/{ids['user']}",
         "/backend/registrations/list/", f"/backend/registrations/show/{ids['registration']}",
@@ -205,7 +206,9 @@ def _journey_customer(page, ids, problems):
 
 def _journey_company_admin(page, ids, problems):
     log_in(page, COMPANY_ADMIN, DEMO_PASSWORD)
-    for path in [*_portal_pages(ids), "/cc/employees/", "/cc/employees/new", "/cc/my-data/api-keys/"]:
+    # the statistics are the company admin's (an employee gets 403, so they are not in _portal_pages)
+    for path in [*_portal_pages(ids), "/cc/employees/", "/cc/employees/new", "/cc/my-data/api-keys/",
+                 "/cc/statistics/"]:
         _visit(page, path, problems, expect_status=(200, 404))
     with step("the API documentation (FAB's Swagger UI, linked from the API keys page)"):
         page.goto("/swagger/v1")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g
 from flask_appbuilder import ModelView
-from flask_babel import LazyString, format_datetime
+from flask_babel import LazyString, format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -17,6 +17,7 @@ LABELS = {
     "source": _l("Source"),
     "status": _l("Status"),
     "created_at": _l("Created at"),
+    "due_date": _l("Due by"),
     "updated_at": _l("Updated at"),
     "created_by": _l("Created by"),
     "customer_name": _l("Customer"),
@@ -72,6 +73,10 @@ def fmt_datetime(value) -> str:
     return format_datetime(value, "short") if value else "–"
 
 
+def fmt_date(value) -> str:
+    return format_date(value, "medium") if value else "–"
+
+
 def fmt_optional(value) -> str:
     return str(value) if value not in (None, "") else "–"
 
@@ -85,6 +90,7 @@ ORDER_FORMATTERS = {
     "rma_number": fmt_rma_number,
     "created_at": fmt_datetime,
     "updated_at": fmt_datetime,
+    "due_date": fmt_date,
     "company": fmt_optional,
     "created_by": fmt_optional,
     "source": lambda v: SOURCE_LABELS.get(v, v),

@@ -134,6 +134,7 @@ class StaffCompanyView(StaffModelView):
         )
     }
     related_views = [StaffCompanyUserView]
+    show_template = "backend/company_show.html"  # links the company's statistics
     base_order = ("name", "asc")
 
     def pre_add(self, item: Company) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from app.errors import valid_id
 from app.extensions import db
 from app.models import Company, Order, OrderItem, OrderStatus, PortalUser
+from app.services.turnaround import DUE_SOON, OVERDUE, due_condition
 
 
 class FilterSerialNumber(BaseFilter):
@@ -75,6 +76,21 @@ class FilterStatus(BaseFilter):
         return query.filter(Order.status_id == status_id) if status_id else query
 
 
+class FilterDue(BaseFilter):
+    """Open orders that are overdue or due soon."""
+
+    name = _l("Is")
+    arg_name = "due"
+
+    def apply(self, query, value):
+        condition = due_condition((value or "").strip())
+        return query.filter(condition) if condition is not None else query
+
+
+def due_choices() -> list[tuple[str, str]]:
+    return [(OVERDUE, str(_l("Overdue"))), (DUE_SOON, str(_l("Due within 2 days")))]
+
+
 def status_choices() -> list[tuple[str, str]]:
     return [(str(s.id), s.label) for s in db.session.scalars(select(OrderStatus).order_by(OrderStatus.position))]
 
@@ -87,6 +103,8 @@ class OrderFilterConverter(SQLAFilterConverter):
             return [FilterCompany(col_name, self.datamodel)]
         if col_name == "status":
             return [FilterStatus(col_name, self.datamodel)]
+        if col_name == "due_date":
+            return [FilterDue(col_name, self.datamodel)]
         filters = super().convert(col_name)
         if col_name == "rma_number":
             filters[0] = FilterRmaStartsWith(col_name, self.datamodel)
