@@ -72,6 +72,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
                                                  "download_file", "message", "slip", "slip_pdf",
                                                  "export")},
+    **{f"StaffQuoteView.{m}": BACKEND for m in ("edit", "send", "pdf")},
     "StaffOrderItemView.edit": BACKEND,
     "StaffOrderItemView.delete": BACKEND,
     "StaffOrderItemView.remove": BACKEND,

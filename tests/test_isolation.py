@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Order, OrderItem, PortalUser, StatusChange
+from app.models import Attachment, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import new_order_data, upload
@@ -34,6 +34,12 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
     from app.models import OrderStatus
     change_status(order, db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one(),
                   staff_user, note="A-NOTE")
+    from app.services import quotes
+    sent = quotes.save_draft(order, staff_user, lines=[dict(text="A-QUOTE-LINE", quantity="1", unit_price="10")],
+                             vat_rate="19", valid_until=quotes.default_valid_until(), note="A-QUOTE-NOTE")
+    quotes.send(sent, staff_user)
+    quotes.save_draft(order, staff_user, lines=[dict(text="A-DRAFT-LINE", quantity="1", unit_price="10")],
+                      vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
     db.session.commit()
     assert len(order.attachments) == 2
     return order
@@ -50,13 +56,16 @@ def snapshot(company_id):
         "items": rows(OrderItem, OrderItem.company_id == company_id),
         "files": rows(Attachment, Attachment.company_id == company_id),
         "history": rows(StatusChange, StatusChange.company_id == company_id),
+        "quotes": rows(Quote, Quote.company_id == company_id),
+        "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
     }
 
 
 def markers(order):
-    return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf"]
+    return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
+            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE"]
 
 
 def candidate_values(order, company_a, users):
@@ -123,7 +132,8 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
     if how != "session":  # a token or key only opens the API
         urls = [(m, u) for m, u in urls if u.startswith("/api/")]
     for method, url in urls:
-        data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9",
+        data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9", "version": "1",
+                "vat_rate": "0", "lines-0-text": "hacked", "lines-0-quantity": "1", "lines-0-unit_price": "0",
                 "first_name": "hacked", "last_name": "hacked", "target": "order", "reference": "hacked"}
         if url.startswith("/api/") and method == "POST":
             data = {"item_id": str(order.items[0].id), "file": [upload("evil.pdf")]}

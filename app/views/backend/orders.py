@@ -41,6 +41,7 @@ from app.views.backend.common import (
     fmt_optional,
 )
 from app.views.backend.filters import OrderInterface, due_choices, status_choices
+from app.views.backend.quotes import quote_context
 from app.views.forms import StaffItemForm
 from app.views.portal_forms import StaffMessageForm
 
@@ -143,6 +144,7 @@ class StaffOrderView(StaffModelView):
             order=order,
             statuses=statuses,
             messages=messages,
+            **quote_context(order),
         )
 
     @expose("/export.csv")
