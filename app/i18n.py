@@ -47,9 +47,11 @@ def format_percent_rate(rate) -> str:
     """A rate given in percent (19 → "19 %" in German, "19%" in English)."""
     from decimal import Decimal
 
-    from flask_babel import format_percent
+    from flask_babel import format_percent, get_locale
 
-    return format_percent(Decimal(rate or 0) / 100, "#,##0.##%")
+    # the locale's own pattern (German puts a space before %), with up to two decimals (7.5 %)
+    pattern = get_locale().percent_formats[None].pattern.replace("#,##0", "#,##0.##", 1)
+    return format_percent(Decimal(rate or 0) / 100, pattern)
 
 
 def init_i18n(app: Flask) -> None:

@@ -28,6 +28,7 @@ from app.models import (
     PortalUser,
     Quote,
     QuoteLine,
+    storable_text,
     utcnow,
 )
 from app.security.roles import COMPANY_ADMIN
@@ -126,6 +127,8 @@ def check_line(index: int, text: str, quantity, unit_price) -> tuple[str, Decima
         raise QuoteInvalid(prefix + "text", str(_l("Please describe the line.")))
     if len(text) > 300:
         raise QuoteInvalid(prefix + "text", str(_l("At most %(count)s characters.", count=300)))
+    if not storable_text(text):
+        raise QuoteInvalid(prefix + "text", str(_l("Please remove the control characters.")))
     qty = to_decimal(quantity, prefix + "quantity")
     if qty <= 0 or qty > MAX_QUANTITY:
         raise QuoteInvalid(prefix + "quantity", str(_l("The quantity must be above 0 and at most 10,000.")))
