@@ -45,11 +45,15 @@ def format_money(amount, currency: str = "EUR") -> str:
 
 def format_percent_rate(rate) -> str:
     """A rate given in percent (19 → "19 %" in German, "19%" in English)."""
+    import re
     from decimal import Decimal
 
     from flask_babel import format_percent
 
-    return format_percent(Decimal(rate or 0) / 100, "#,##0.##%")
+    # the locale's own pattern ("#,##0 %" in German), with up to two decimals (7.5 %)
+    pattern = get_locale().percent_formats[None].pattern
+    pattern = re.sub(r"0(?=[^0#.]*%)", "0.##", pattern, count=1) if "." not in pattern else pattern
+    return format_percent(Decimal(rate or 0) / 100, pattern)
 
 
 def init_i18n(app: Flask) -> None:

@@ -57,6 +57,11 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalEmployeeView.add": COMPANY_ADMINS,
     "PortalEmployeeView.activate": COMPANY_ADMINS,
     "PortalEmployeeView.deactivate": COMPANY_ADMINS,
+    "PortalEmployeeView.quote_right": COMPANY_ADMINS,
+    "PortalEmployeeView.quote_settings": COMPANY_ADMINS,
+    # every company user may post; quotes.may_decide refuses (403) those their admin has not allowed
+    "PortalQuoteView.accept": PORTAL,
+    "PortalQuoteView.reject": PORTAL,
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,

@@ -17,6 +17,8 @@ REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"
 API_KEY_CREATED = "api_key.created"
 API_KEY_REVOKED = "api_key.revoked"
+EMPLOYEE_QUOTE_RIGHT = "employee.may_approve_quotes"
+COMPANY_QUOTE_SETTINGS = "company.quote_settings"
 
 
 def _dump(values: Optional[dict[str, Any]]) -> Optional[str]:
