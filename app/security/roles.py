@@ -49,7 +49,7 @@ API_DOCS_PERMISSIONS: list[tuple[str, str]] = [
 ]
 
 CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMISSIONS + [
-    *_crud("OrdersApi", "can_get", "can_info", "can_post"),
+    *_crud("OrdersApi", "can_get", "can_info", "can_post", "can_decide"),
     *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download", "can_message",
            "can_export"),
     # every employee sees the quote; quotes.may_decide decides per user who accepts or rejects

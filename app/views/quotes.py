@@ -44,10 +44,10 @@ class PortalQuoteView(BaseView):
 
     def _decide(self, pk: int, accept: bool):
         order = order_or_404(pk)
-        if quotes.current_quote(order.id, current_company_id()) is None:
-            abort(404)
         if not quotes.may_decide(g.user):
             abort(403)
+        if quotes.current_quote(order.id, current_company_id()) is None:
+            abort(404)
         accept_form, reject_form = AcceptQuoteForm(), RejectQuoteForm()
         form = accept_form if accept else reject_form
         version = _posted_version()
