@@ -62,6 +62,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     # company admins, and the employees their admin allows to (quotes.may_decide; others get 403)
     "PortalQuoteView.accept": COMPANY_ADMINS,
     "PortalQuoteView.reject": COMPANY_ADMINS,
+    "PortalQuoteView.pdf": PORTAL,
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,
@@ -76,6 +77,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
                                                  "download_file", "message", "slip", "slip_pdf",
                                                  "export")},
+    **{f"StaffQuoteView.{m}": BACKEND for m in ("edit", "send", "pdf")},
     "StaffOrderItemView.edit": BACKEND,
     "StaffOrderItemView.delete": BACKEND,
     "StaffOrderItemView.remove": BACKEND,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Attachment, Company, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
-from tests.factories import make_order, make_sent_quote
+from tests.factories import make_order
 from tests.helpers import new_order_data, upload
 
 ALLOWED = {302, 400, 401, 403, 404, 405}
@@ -34,10 +34,14 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
     from app.models import OrderStatus
     change_status(order, db.session.scalars(select(OrderStatus).where(OrderStatus.code == "in_review")).one(),
                   staff_user, note="A-NOTE")
+    from app.services import quotes
+    sent = quotes.save_draft(order, staff_user, lines=[dict(text="A-QUOTE-LINE", quantity="1", unit_price="10")],
+                             vat_rate="19", valid_until=quotes.default_valid_until(), note="A-QUOTE-NOTE")
+    quotes.send(sent, staff_user)
+    quotes.save_draft(order, staff_user, lines=[dict(text="A-DRAFT-LINE", quantity="1", unit_price="10")],
+                      vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
     db.session.commit()
     assert len(order.attachments) == 2
-    make_sent_quote(order, staff_user, lines=[dict(text="A-QUOTE-LINE", quantity="1", unit_price="9876.54",
-                                                   item_id=order.items[0].id)], note="A-QUOTE-NOTE")
     return order
 
 
@@ -52,18 +56,18 @@ def snapshot(company_id):
         "items": rows(OrderItem, OrderItem.company_id == company_id),
         "files": rows(Attachment, Attachment.company_id == company_id),
         "history": rows(StatusChange, StatusChange.company_id == company_id),
+        "quotes": rows(Quote, Quote.company_id == company_id),
+        "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
                    u.may_approve_quotes)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
         "company": rows(Company, Company.id == company_id),
-        "quotes": rows(Quote, Quote.company_id == company_id),
-        "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
     }
 
 
 def markers(order):
     return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
-            "A-QUOTE-LINE", "A-QUOTE-NOTE", "9876", "9.876", "9,876"]
+            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE"]
 
 
 def candidate_values(order, company_a, users):
@@ -131,9 +135,10 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
     if how != "session":  # a token or key only opens the API
         urls = [(m, u) for m, u in urls if u.startswith("/api/")]
     for method, url in urls:
-        data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9",
+        data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9", "version": "1",
+                "vat_rate": "0", "lines-0-text": "hacked", "lines-0-quantity": "1", "lines-0-unit_price": "0",
                 "first_name": "hacked", "last_name": "hacked", "target": "order", "reference": "hacked",
-                "version": "1", "po_number": "hacked", "reject_action": "dispose", "may_approve_quotes": "y",
+                "po_number": "hacked", "reject_action": "dispose", "may_approve_quotes": "y",
                 "approval_limit": "99999"}
         if url.startswith("/api/") and method == "POST":
             data = {"item_id": str(order.items[0].id), "file": [upload("evil.pdf")]}
@@ -225,11 +230,13 @@ def test_every_portal_route_is_known(app):
     portal = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/cc"))
     assert portal == sorted([
         "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
-        "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings", "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
+        "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings",
+        "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
         "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/<int:pk>/slip",
         "/cc/orders/<int:pk>/slip.pdf", "/cc/orders/<int:pk>/quote/accept", "/cc/orders/<int:pk>/quote/reject",
+        "/cc/orders/<int:pk>/quote/pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",

@@ -231,7 +231,7 @@ def test_admin_allows_an_employee_to_approve_quotes_and_withdraws_it(company_adm
     response = company_admin_client.post(f"/cc/employees/{customer_a.id}/quote-right", data={})
     db.session.expire_all()
     assert customer_a.may_approve_quotes is False
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "employee.may_approve_quotes")).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "employee.quote_right")).all()
     assert [e.actor_id for e in events] == [company_admin_a.id, company_admin_a.id]
 
 
@@ -259,7 +259,7 @@ def test_new_employee_may_approve_quotes_from_the_start(company_admin_client):
     assert response.status_code == 200
     user = db.session.scalars(select(PortalUser).where(PortalUser.email == "lena@alpha.example")).one()
     assert user.may_approve_quotes is True
-    assert "employee.may_approve_quotes" in audit_actions()
+    assert "employee.quote_right" in audit_actions()
 
 
 def test_admin_sets_the_approval_limit_and_po_number_required(company_admin_client, company_a, company_admin_a):
@@ -272,6 +272,7 @@ def test_admin_sets_the_approval_limit_and_po_number_required(company_admin_clie
     assert "1.500,50 €" in page and "Freigabegrenze" in page
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "company.quote_settings")).one()
     assert event.actor_id == company_admin_a.id and "1500.50" in event.new_values
+    assert event.company_id == company_a.id
 
 
 @pytest.mark.parametrize("value", ["-1", "abc", "1,234", "1e99", ""])
@@ -297,3 +298,28 @@ def test_employee_and_other_company_cannot_change_the_settings(app, customer_cli
     db.session.expire_all()
     assert company_a.approval_limit == 0
     assert db.session.get(Company, company_a.id).approval_limit == 0
+
+
+# -- the PDF --------------------------------------------------------------------------
+
+def test_every_employee_downloads_the_current_quote_as_pdf_in_their_language(app, customer_client, customer_a,
+                                                                            order, quote):
+    page = customer_client.get(f"/cc/orders/{order.id}").get_data(as_text=True)
+    assert f'href="/cc/orders/{order.id}/quote/pdf"' in page
+    response = customer_client.get(f"/cc/orders/{order.id}/quote/pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.mimetype == "application/pdf"
+    assert f"{order.rma_number}-v1.pdf" in response.headers["Content-Disposition"]
+
+
+def test_the_pdf_of_another_companys_quote_or_a_draft_is_not_found(app, customer_b, customer_client, order,
+                                                                   staff_user):
+    from app.services import quotes
+
+    quotes.save_draft(order, staff_user, lines=[dict(text="Entwurf", quantity="1", unit_price="1")],
+                      vat_rate=Decimal("19"), valid_until=utcnow().date() + dt.timedelta(days=3), note=None)
+    db.session.commit()
+    assert customer_client.get(f"/cc/orders/{order.id}/quote/pdf").status_code == 404  # only a draft
+    make_sent_quote(order, staff_user)
+    response = _client_for(app, customer_b).get(f"/cc/orders/{order.id}/quote/pdf")
+    assert response.status_code == 404 and b"%PDF" not in response.data

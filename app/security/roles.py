@@ -68,7 +68,7 @@ COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
 STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMISSIONS + [
     *_crud("OrdersApi", "can_get", "can_info"),  # every company's orders, read-only
     *_crud("StaffOrders", "can_list", "can_show", "can_add", "can_edit", "can_change_status",
-           "can_download", "can_message", "can_export"),
+           "can_download", "can_message", "can_export", "can_quote"),
     *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),
     *_crud("StaffStatusHistory", "can_list", "can_show"),
     *_crud("StaffCompanies", "can_list", "can_show", "can_add", "can_edit"),

@@ -13,12 +13,12 @@ ORDER_ITEM_REMOVED = "order.item_removed"
 EMPLOYEE_CREATED = "employee.created"
 EMPLOYEE_ACTIVATED = "employee.activated"
 EMPLOYEE_DEACTIVATED = "employee.deactivated"
+EMPLOYEE_QUOTE_RIGHT = "employee.quote_right"  # "may approve quotes" given or taken
 REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"
 API_KEY_CREATED = "api_key.created"
 API_KEY_REVOKED = "api_key.revoked"
-EMPLOYEE_QUOTE_RIGHT = "employee.may_approve_quotes"
-COMPANY_QUOTE_SETTINGS = "company.quote_settings"
+COMPANY_QUOTE_SETTINGS = "company.quote_settings"  # approval limit, PO number required (company admin)
 
 
 def _dump(values: Optional[dict[str, Any]]) -> Optional[str]:

@@ -12,6 +12,7 @@ def register_views(appbuilder) -> None:
         StaffCompanyView,
         StaffOrderItemView,
         StaffOrderView,
+        StaffQuoteView,
         StaffStatusHistoryView,
         StaffStatusView,
     )
@@ -68,4 +69,5 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(StaffAuditView, "Staff audit log", label=_l("Audit log"), icon="fa-history", **backend)
     appbuilder.add_view(StaffOutboxView, "Staff outbox", label=_l("Outbox"), icon="fa-envelope", **backend)
     appbuilder.add_view_no_menu(StaffOrderItemView)
+    appbuilder.add_view_no_menu(StaffQuoteView)
     appbuilder.add_view_no_menu(StaffStatusHistoryView)

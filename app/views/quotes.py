@@ -11,6 +11,7 @@ from typing import Optional
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from app.extensions import db
 from app.models import QUOTE_DRAFT, Order, Quote
 from app.security.scoping import current_company_id, order_or_404
 from app.services import quotes
+from app.services.quote_pdf import quote_pdf_response
 from app.views.portal import render_order_page
 from app.views.portal_forms import AcceptQuoteForm, RejectQuoteForm
 
@@ -40,7 +42,7 @@ class PortalQuoteView(BaseView):
 
     route_base = "/cc/orders"
     class_permission_name = "PortalQuotes"
-    method_permission_name = {"accept": "decide", "reject": "decide"}
+    method_permission_name = {"accept": "decide", "reject": "decide", "pdf": "show"}
 
     def _decide(self, pk: int, accept: bool):
         order = order_or_404(pk)
@@ -102,3 +104,13 @@ class PortalQuoteView(BaseView):
     @has_access
     def reject(self, pk):
         return self._decide(pk, accept=False)
+
+    @expose("/<int:pk>/quote/pdf")
+    @has_access
+    def pdf(self, pk):
+        """The current quote as a PDF in the reader's language (never a draft)."""
+        order = order_or_404(pk)
+        quote = quotes.current_quote(order.id, current_company_id(), with_lines=True)
+        if quote is None:
+            abort(404)
+        return quote_pdf_response(quote, str(get_locale()))

@@ -61,6 +61,19 @@ def _seed(app, language: str) -> dict:
             OutgoingMail(recipient=COMPANY_ADMIN, subject="RMA", body="…", kind="status_changed",
                          language=language, order_id=order.id),
         ])
+        # a quote: version 1 sent (an earlier version on the page), version 2 a draft tied to an article
+        from app.services import quotes
+
+        valid = quotes.default_valid_until()
+        first_quote = quotes.save_draft(order, staff, lines=[dict(text="Prüfung / Inspection", quantity="1",
+                                                                  unit_price="49.00")],
+                                        vat_rate="19", valid_until=valid, note="Preise netto / prices net")
+        quotes.send(first_quote, staff)
+        quotes.save_draft(order, staff, lines=[
+            dict(text="Display tauschen / replace display", quantity="2", unit_price="19.99",
+                 item_id=order.items[0].id),
+            dict(text="Versand / shipping", quantity="1", unit_price="12.50")], vat_rate="19", valid_until=valid,
+            note=None)
         stored = files.store(FileStorage(io.BytesIO(PDF), filename="Prüfprotokoll.pdf"))
         db.session.add(files.record(order, stored, item=order.items[0], user=admin))
         db.session.commit()
@@ -92,6 +105,7 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/dashboard/",
         "/backend/orders/list/", f"/backend/orders/show/{ids['order']}", f"/backend/orders/edit/{ids['order']}",
         f"/backend/orders/show/{ids['backend_order']}", "/backend/orders/add", f"/backend/orders/{ids['order']}/slip",
+        f"/backend/orders/{ids['order']}/quote", f"/backend/orders/{ids['backend_order']}/quote",
         f"/backend/articles/edit/{ids['item']}", f"/backend/articles/{ids['item']}/remove",
         "/backend/history/list/", f"/backend/history/show/{ids['history']}",
         "/backend/companies/list/", f"/backend/companies/show/{ids['company']}",

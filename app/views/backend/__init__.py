@@ -6,9 +6,10 @@ from app.views.backend.audit import StaffAuditView
 from app.views.backend.companies import StaffCompanyUserView, StaffCompanyView
 from app.views.backend.orders import StaffOrderItemView, StaffOrderView, StaffStatusHistoryView
 from app.views.backend.outbox import StaffOutboxView
+from app.views.backend.quotes import StaffQuoteView
 from app.views.backend.statuses import StaffStatusView
 
 __all__ = [
     "StaffAuditView", "StaffCompanyUserView", "StaffCompanyView", "StaffOrderItemView", "StaffOrderView",
-    "StaffOutboxView", "StaffStatusHistoryView", "StaffStatusView",
+    "StaffOutboxView", "StaffQuoteView", "StaffStatusHistoryView", "StaffStatusView",
 ]

@@ -54,6 +54,10 @@ LABELS = {
     "changed_by": _l("Changed by"),
     "changed_at": _l("Changed at"),
     "note": _l("Note"),
+    "approval_limit": _l("Approval limit"),
+    "po_number_required": _l("Purchase order number required"),
+    "turnaround_days": _l("Turnaround (working days)"),
+    "may_approve_quotes": _l("May approve quotes"),
 }
 
 # FAB routes the backend never uses: generic actions and FAB's unscoped file download.

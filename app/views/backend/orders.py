@@ -41,6 +41,7 @@ from app.views.backend.common import (
     fmt_optional,
 )
 from app.views.backend.filters import OrderInterface, status_choices
+from app.views.backend.quotes import quote_context
 from app.views.forms import StaffItemForm
 from app.views.portal_forms import StaffMessageForm
 
@@ -141,6 +142,7 @@ class StaffOrderView(StaffModelView):
             order=order,
             statuses=statuses,
             messages=messages,
+            **quote_context(order),
         )
 
     @expose("/export.csv")
