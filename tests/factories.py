@@ -64,3 +64,22 @@ def make_order(company: Company | None = None, user=None, items: int = 1, refere
         db.session.add(order)
     db.session.commit()
     return order
+
+
+def make_sent_quote(order: Order, staff=None, lines=None, valid_days: int = 14, vat_rate: str = "19",
+                    note: str | None = "Inkl. Versand"):
+    """A quote sent to the order's company, as staff send one (committed)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from app.models import utcnow
+    from app.services import quotes
+
+    rows = lines or [dict(text="Display tauschen", quantity="1", unit_price="120.00",
+                          item_id=order.items[0].id if order.items else None),
+                     dict(text="Arbeitszeit", quantity="1.5", unit_price="80.00")]
+    quote = quotes.save_draft(order, staff, lines=rows, vat_rate=Decimal(vat_rate),
+                              valid_until=utcnow().date() + dt.timedelta(days=valid_days), note=note)
+    quotes.send(quote, staff)
+    db.session.commit()
+    return quote

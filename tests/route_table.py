@@ -57,6 +57,12 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalEmployeeView.add": COMPANY_ADMINS,
     "PortalEmployeeView.activate": COMPANY_ADMINS,
     "PortalEmployeeView.deactivate": COMPANY_ADMINS,
+    "PortalEmployeeView.quote_right": COMPANY_ADMINS,
+    "PortalEmployeeView.quote_settings": COMPANY_ADMINS,
+    # company admins, and the employees their admin allows to (quotes.may_decide; others get 403)
+    "PortalQuoteView.accept": COMPANY_ADMINS,
+    "PortalQuoteView.reject": COMPANY_ADMINS,
+    "PortalQuoteView.pdf": PORTAL,
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,
@@ -68,6 +74,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     # the REST API itself never accepts a browser session: see API_ROUTE_TABLE
     **{f"OrderApi.{m}": NOBODY for m in ("get_list", "get", "info", "post", "history", "list_files", "download",
                                          "upload")},
+    **{f"QuoteApi.{m}": NOBODY for m in ("get_quote", "accept", "reject")},
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
                                                  "download_file", "message", "slip", "slip_pdf",
@@ -110,4 +117,8 @@ API_ROUTE_TABLE: dict[str, frozenset] = {
     **{f"OrderApi.{m}": API_USERS for m in ("get_list", "get", "info", "history", "list_files", "download")},
     "OrderApi.post": WITH_COMPANY,  # staff create orders in the backend
     "OrderApi.upload": frozenset({CUSTOMER, COMPANY_ADMIN, ADMIN}),
+    "QuoteApi.get_quote": API_USERS,  # staff read every company's quotes
+    # company admins and the employees they allow (quotes.may_decide); staff never decide
+    "QuoteApi.accept": COMPANY_ADMINS,
+    "QuoteApi.reject": COMPANY_ADMINS,
 }

@@ -80,7 +80,8 @@ def test_a_malformed_bearer_token_is_a_401_on_every_operation(app, order_a, toke
     calls = [("get", f"{API}/"), ("get", f"{API}/_info"), ("get", f"{API}/{order_a.id}"),
              ("get", f"{API}/{order_a.id}/history"), ("get", f"{API}/{order_a.id}/files"),
              ("post", f"{API}/{order_a.id}/files"), ("get", f"{API}/{order_a.id}/files/1"),
-             ("post", f"{API}/"), ("post", "/api/v1/security/refresh"), ("get", "/api/v1/menu/"),
+             ("post", f"{API}/"), ("get", f"{API}/{order_a.id}/quote"), ("post", f"{API}/{order_a.id}/quote/accept"),
+             ("post", f"{API}/{order_a.id}/quote/reject"), ("post", "/api/v1/security/refresh"), ("get", "/api/v1/menu/"),
              ("get", "/api/v1/_openapi")]
     for method, url in calls:
         response = getattr(client, method)(url, headers={"Authorization": f"Bearer {token}"})

@@ -33,7 +33,7 @@ from app import create_app
 from app.extensions import db
 from app.security import roles
 from tests.conftest import _app_config, _client_for
-from tests.factories import make_company, make_order, make_user
+from tests.factories import make_company, make_order, make_sent_quote, make_user
 from tests.helpers import PDF
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -84,6 +84,7 @@ def fuzzed(tmp_path_factory, fuzz_database):
         client = _client_for(app, admin)
         client.post(f"/cc/orders/{order.id}/files", content_type="multipart/form-data",
                     data={"target": "order", "files": [(io.BytesIO(PDF), "slip.pdf")]})
+        make_sent_quote(order)  # the first valid decision takes it; later ones are 409s
         key = create_key(app, admin)
         known = {"pk": order.id, "file_id": order.attachments[0].id}
         db.session.remove()
@@ -122,7 +123,9 @@ OPERATIONS = [
     ("GET", "/api/v1/orders/"), ("POST", "/api/v1/orders/"), ("GET", "/api/v1/orders/_info"),
     ("GET", "/api/v1/orders/{pk}"), ("GET", "/api/v1/orders/{pk}/history"),
     ("GET", "/api/v1/orders/{pk}/files"), ("POST", "/api/v1/orders/{pk}/files"),
-    ("GET", "/api/v1/orders/{pk}/files/{file_id}"), ("POST", "/api/v1/security/login"),
+    ("GET", "/api/v1/orders/{pk}/files/{file_id}"), ("GET", "/api/v1/orders/{pk}/quote"),
+    ("POST", "/api/v1/orders/{pk}/quote/accept"), ("POST", "/api/v1/orders/{pk}/quote/reject"),
+    ("POST", "/api/v1/security/login"),
     ("POST", "/api/v1/security/refresh"), ("GET", "/api/v1/menu/"), ("GET", "/api/{version}/_openapi"),
 ]
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
+from app.models import Attachment, Company, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import new_order_data, upload
@@ -58,8 +58,10 @@ def snapshot(company_id):
         "history": rows(StatusChange, StatusChange.company_id == company_id),
         "quotes": rows(Quote, Quote.company_id == company_id),
         "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
-        "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id)
+        "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
+                   u.may_approve_quotes)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
+        "company": rows(Company, Company.id == company_id),
     }
 
 
@@ -69,8 +71,9 @@ def markers(order):
 
 
 def candidate_values(order, company_a, users):
+    quotes = db.session.scalars(select(Quote).where(Quote.order_id == order.id)).all()
     ids = {order.id, company_a.id, *(i.id for i in order.items), *(a.id for a in order.attachments),
-           *(u.id for u in users), *(s.id for s in order.status_changes)}
+           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes)}
     names = [a.stored_name for a in order.attachments] + [f"{a.stored_name}_sep_{a.original_name}"
                                                           for a in order.attachments]
     return sorted(str(i) for i in ids), names
@@ -134,7 +137,9 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
     for method, url in urls:
         data = {"status_id": "2", "note": "hacked", "description": "hacked", "quantity": "9", "version": "1",
                 "vat_rate": "0", "lines-0-text": "hacked", "lines-0-quantity": "1", "lines-0-unit_price": "0",
-                "first_name": "hacked", "last_name": "hacked", "target": "order", "reference": "hacked"}
+                "first_name": "hacked", "last_name": "hacked", "target": "order", "reference": "hacked",
+                "po_number": "hacked", "reject_action": "dispose", "may_approve_quotes": "y",
+                "approval_limit": "99999"}
         if url.startswith("/api/") and method == "POST":
             data = {"item_id": str(order.items[0].id), "file": [upload("evil.pdf")]}
         response = client.open(url, method=method, data=data if method == "POST" else None, headers=headers)
@@ -225,11 +230,13 @@ def test_every_portal_route_is_known(app):
     portal = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/cc"))
     assert portal == sorted([
         "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
-        "/cc/employees/new", "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
+        "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings",
+        "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
         "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/<int:pk>/slip",
-        "/cc/orders/<int:pk>/slip.pdf",
+        "/cc/orders/<int:pk>/slip.pdf", "/cc/orders/<int:pk>/quote/accept", "/cc/orders/<int:pk>/quote/reject",
+        "/cc/orders/<int:pk>/quote/pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",

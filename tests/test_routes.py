@@ -55,7 +55,7 @@ def _pk_for(endpoint: str, world) -> int:
         "StaffCompanyUserView": world["victim"], "PortalEmployeeView": world["victim"],
         "StaffRegistrationView": world["request"], "StaffStatusView": 1,
         "StaffStatusHistoryView": world["history"], "StaffAuditView": world["audit"],
-        "OrderApi": world["order"],
+        "OrderApi": world["order"], "QuoteApi": world["order"],
     }.get(view, world["order"] if view.startswith(("Portal", "Staff")) else 1)
 
 

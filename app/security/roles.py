@@ -49,15 +49,17 @@ API_DOCS_PERMISSIONS: list[tuple[str, str]] = [
 ]
 
 CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMISSIONS + [
-    *_crud("OrdersApi", "can_get", "can_info", "can_post"),
+    *_crud("OrdersApi", "can_get", "can_info", "can_post", "can_decide"),
     *_crud("PortalOrders", "can_list", "can_show", "can_add", "can_upload", "can_download", "can_message",
            "can_export"),
+    # every employee sees the quote; quotes.may_decide decides per user who accepts or rejects
+    *_crud("PortalQuotes", "can_show", "can_decide"),
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
 ]
 
 COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
-    *_crud("PortalEmployees", "can_list", "can_add", "can_activate"),
+    *_crud("PortalEmployees", "can_list", "can_add", "can_activate", "can_quote_right", "can_quote_settings"),
     *_crud("PortalApiKeys", "can_list", "can_add", "can_revoke"),
     ("can_show", "PortalStatistics"),
     ("menu_access", "Portal employees"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from decimal import Decimal
 from typing import Optional
 
 from flask import current_app
@@ -181,3 +182,52 @@ def reject_request(req: RegistrationRequest, staff: PortalUser) -> None:
     req.decided_by_id = staff.id
     req.decided_at = utcnow()
     audit.record(audit.REGISTRATION_REJECTED, req, actor=staff, new={"email": req.email})
+
+
+MAX_APPROVAL_LIMIT = Decimal("9999999999.99")  # Numeric(12, 2)
+
+
+class SettingInvalid(ValueError):
+    """A company setting that cannot be stored; ``field`` names the form field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def set_may_approve_quotes(user: PortalUser, allowed: bool, actor: PortalUser) -> None:
+    """Allow or forbid an employee to accept and reject quotes, with an audit entry (not committed)."""
+    if bool(user.may_approve_quotes) == allowed:
+        return
+    user.may_approve_quotes = allowed
+    audit.record(audit.EMPLOYEE_QUOTE_RIGHT, user, actor=actor, company_id=user.company_id,
+                 old={"may_approve_quotes": not allowed}, new={"may_approve_quotes": allowed})
+
+
+def set_quote_settings(company: Company, approval_limit, po_number_required: bool, actor: PortalUser) -> None:
+    """The company's approval limit (gross, 0 = off) and whether accepting needs a PO number,
+    with an audit entry (not committed).
+
+    :raises SettingInvalid: for a limit that is no amount of at least 0 with at most two decimals.
+    """
+    from flask_babel import lazy_gettext as _l
+
+    from app.services.quotes import QuoteInvalid, to_decimal
+
+    try:
+        limit = to_decimal(approval_limit, "approval_limit")
+    except QuoteInvalid as invalid:
+        raise SettingInvalid("approval_limit", invalid.message) from None
+    if limit < 0 or limit > MAX_APPROVAL_LIMIT:
+        raise SettingInvalid("approval_limit", str(_l("The approval limit must be 0 or more (0 = off).")))
+    if limit != limit.quantize(Decimal("0.01")):
+        raise SettingInvalid("approval_limit", str(_l("At most two decimal places.")))
+    limit = limit.quantize(Decimal("0.01"))
+    old = {"approval_limit": str(company.approval_limit), "po_number_required": bool(company.po_number_required)}
+    new = {"approval_limit": str(limit), "po_number_required": bool(po_number_required)}
+    if old == new:
+        return
+    company.approval_limit = limit
+    company.po_number_required = bool(po_number_required)
+    audit.record(audit.COMPANY_QUOTE_SETTINGS, company, actor=actor, company_id=company.id, old=old, new=new)

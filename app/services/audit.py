@@ -18,6 +18,7 @@ REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"
 API_KEY_CREATED = "api_key.created"
 API_KEY_REVOKED = "api_key.revoked"
+COMPANY_QUOTE_SETTINGS = "company.quote_settings"  # approval limit, PO number required (company admin)
 
 
 def _dump(values: Optional[dict[str, Any]]) -> Optional[str]:

@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.models import (
@@ -158,12 +159,15 @@ def draft_of(order: Order) -> Optional[Quote]:
     ).first()
 
 
-def current_quote(order_id: int, company_id: Optional[int] = None) -> Optional[Quote]:
+def current_quote(order_id: int, company_id: Optional[int] = None, with_lines: bool = False) -> Optional[Quote]:
     """The newest quote the customer has been sent (never a draft). With ``company_id``, only
-    when the order belongs to that company (the portal's and the API's scoping)."""
+    when the order belongs to that company (the portal's and the API's scoping); ``with_lines``
+    loads the lines, their articles and the decider with it (a page or an API answer)."""
     stmt = select(Quote).where(Quote.order_id == order_id, Quote.state != QUOTE_DRAFT)
     if company_id is not None:
         stmt = stmt.where(Quote.company_id == company_id)
+    if with_lines:
+        stmt = stmt.options(selectinload(Quote.lines).joinedload(QuoteLine.item), joinedload(Quote.decided_by))
     return db.session.scalars(stmt.order_by(Quote.version.desc()).limit(1)).first()
 
 

@@ -20,6 +20,7 @@ def register_views(appbuilder) -> None:
     from app.views.dashboard import StaffDashboardView
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
+    from app.views.quotes import PortalQuoteView
     from app.views.public import PublicOrderView, PublicStatusView, limit_public_forms
     from app.views.register import PortalRegisterView, SetPasswordView, limit_registration
     from app.views.registrations import StaffRegistrationView
@@ -36,6 +37,7 @@ def register_views(appbuilder) -> None:
         PortalStatisticsView, "Portal statistics", label=_l("Statistics"), icon="fa-bar-chart",
         href="/cc/statistics/",
     )
+    appbuilder.add_view_no_menu(PortalQuoteView)
     appbuilder.add_view_no_menu(MyDataView)
     appbuilder.add_view_no_menu(PortalApiKeyView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)

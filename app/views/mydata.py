@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -13,8 +14,10 @@ from app.security import roles
 from app.security.passwords import MIN_LENGTH
 from app.security.scoping import require_company
 from app.services import audit, notify
-from app.services.accounts import AccountError, create_user, email_taken, hash_password, set_active
-from app.views.portal_forms import EmployeeForm, PasswordForm, PersonalDataForm, SettingsForm
+from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, hash_password, \
+    set_active, set_may_approve_quotes, set_quote_settings
+from app.views.portal_forms import EmployeeForm, EmployeeQuoteRightForm, PasswordForm, PersonalDataForm, \
+    QuoteSettingsForm, SettingsForm
 
 TABS = ("personal", "password", "settings")
 
@@ -108,7 +111,8 @@ class PortalEmployeeView(BaseView):
 
     route_base = "/cc/employees"
     class_permission_name = "PortalEmployees"
-    method_permission_name = {"list": "list", "add": "add", "activate": "activate", "deactivate": "activate"}
+    method_permission_name = {"list": "list", "add": "add", "activate": "activate", "deactivate": "activate",
+                              "quote_right": "quote_right", "quote_settings": "quote_settings"}
     default_view = "list"
 
     def _colleague_or_404(self, pk: int) -> PortalUser:
@@ -124,13 +128,60 @@ class PortalEmployeeView(BaseView):
     @expose("/")
     @has_access
     def list(self):
+        return self._render_list()
+
+    def _render_list(self, settings_form=None, status=200):
         require_company()
         users = db.session.scalars(
             select(PortalUser)
             .where(PortalUser.company_id == g.user.company_id)
             .order_by(PortalUser.last_name, PortalUser.first_name)
         ).all() if g.user.company_id else []
-        return self.render_template("portal/employees.html", users=users)
+        company = g.user.company
+        if settings_form is None:
+            settings_form = QuoteSettingsForm(formdata=None, data={
+                "approval_limit": format_decimal(company.approval_limit or 0, "0.00"),
+                "po_number_required": bool(company.po_number_required)})
+        return self.render_template("portal/employees.html", users=users, company=company,
+                                    settings_form=settings_form, company_admin=roles.COMPANY_ADMIN), status
+
+    @expose("/quote-settings", methods=["POST"])
+    @has_access
+    def quote_settings(self):
+        """The company's approval limit and whether accepting a quote needs a PO number."""
+        require_company()
+        form = QuoteSettingsForm()
+        if form.validate_on_submit():
+            try:
+                set_quote_settings(g.user.company, form.approval_limit.data, form.po_number_required.data, g.user)
+                db.session.commit()
+            except SettingInvalid as invalid:
+                db.session.rollback()
+                getattr(form, invalid.field).errors = [invalid.message]
+            else:
+                flash(_("The quote settings were saved."), "success")
+                return redirect(url_for(".list") + "#quote-settings")
+        return self._render_list(settings_form=form, status=400)
+
+    @expose("/<int:pk>/quote-right", methods=["POST"])
+    @has_access
+    def quote_right(self, pk):
+        """Allow an employee to accept and reject quotes, or withdraw it (company admins always may)."""
+        user = self._colleague_or_404(pk)
+        form = EmployeeQuoteRightForm()
+        if not form.validate_on_submit():
+            abort(400)
+        if user.has_role(roles.COMPANY_ADMIN):
+            flash(_("Company admins always may approve quotes."), "info")
+            return redirect(url_for(".list"))
+        allowed = bool(form.may_approve_quotes.data)
+        set_may_approve_quotes(user, allowed, g.user)
+        db.session.commit()
+        if allowed:
+            flash(_("%(name)s may now approve quotes.", name=user.full_name), "success")
+        else:
+            flash(_("%(name)s may no longer approve quotes.", name=user.full_name), "success")
+        return redirect(url_for(".list"))
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
@@ -151,6 +202,7 @@ class PortalEmployeeView(BaseView):
                     )
                     audit.record(audit.EMPLOYEE_CREATED, user, actor=g.user, company_id=user.company_id,
                                  new={"email": user.email, "name": user.full_name, "role": roles.CUSTOMER})
+                    set_may_approve_quotes(user, bool(form.may_approve_quotes.data), g.user)
                     notify.employee_created(user, g.user)
                     db.session.commit()
                 except AccountError:

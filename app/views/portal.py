@@ -10,21 +10,49 @@ from sqlalchemy.orm import aliased, joinedload
 
 from app.errors import valid_id
 from app.extensions import db
-from app.models import utcnow
+from app.models import QUOTE_SENT, utcnow
 from app.models import PAGE_SIZES, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
-from app.security.scoping import attachment_or_404, company_orders, order_or_404, require_company
-from app.services import export, files, notify, turnaround
+from app.security.scoping import attachment_or_404, company_orders, current_company_id, order_or_404, \
+    require_company
+from app.services import export, files, notify, quotes, turnaround
 from app.services.orders import create_portal_order
 from app.services.slip import render_slip
 from app.services.slip_pdf import slip_pdf_response
 from app.views.index import home_url
 from app.views.order_form import add_article_row, save_order_with_files
-from app.views.portal_forms import MessageForm, NewOrderForm, UploadForm
+from app.views.portal_forms import AcceptQuoteForm, MessageForm, NewOrderForm, RejectQuoteForm, UploadForm
 
 def page_size_of(user) -> int:
     """The user's orders per page, clamped to what the settings offer."""
     size = getattr(user, "page_size", None)
     return size if size in PAGE_SIZES else 25
+
+
+def render_order_page(view, order, *, upload_form=None, message_form=None, accept_form=None, reject_form=None,
+                      status=200):
+    """The portal's order page: the order, its quote (with the decision forms for those who may
+    decide), articles, files and messages. Forms passed in are shown with their input and errors."""
+    if upload_form is None:
+        upload_form = UploadForm(formdata=None)
+    upload_form.target.choices = PortalOrderView._targets(order)
+    messages = db.session.scalars(
+        select(OrderMessage)
+        .where(OrderMessage.order_id == order.id, OrderMessage.company_id == order.company_id,
+               OrderMessage.internal.is_(False))
+        .options(joinedload(OrderMessage.author))
+        .order_by(OrderMessage.created_at, OrderMessage.id)
+    ).all()
+    quote = quotes.current_quote(order.id, current_company_id(), with_lines=True)
+    can_decide = quote is not None and quotes.decidable(quote) and quotes.may_decide(g.user)
+    return view.render_template(
+        "portal/order.html", order=order, form=upload_form, messages=messages,
+        message_form=message_form or MessageForm(formdata=None),
+        quote=quote, can_decide=can_decide, today=utcnow().date(),
+        # the due date waits while the quote waits for the customer's decision
+        waiting={order.id} if quote is not None and quote.state == QUOTE_SENT else set(),
+        accept_form=accept_form or AcceptQuoteForm(formdata=None),
+        reject_form=reject_form or RejectQuoteForm(formdata=None),
+    ), status
 
 
 class PortalHomeView(BaseView):
@@ -159,16 +187,7 @@ class PortalOrderView(BaseView):
         return self._render_order(order, form, MessageForm(formdata=None))
 
     def _render_order(self, order, form, message_form, status=200):
-        messages = db.session.scalars(
-            select(OrderMessage)
-            .where(OrderMessage.order_id == order.id, OrderMessage.company_id == order.company_id,
-                   OrderMessage.internal.is_(False))
-            .options(joinedload(OrderMessage.author))
-            .order_by(OrderMessage.created_at, OrderMessage.id)
-        ).all()
-        return self.render_template("portal/order.html", order=order, form=form, messages=messages,
-                                    message_form=message_form, today=utcnow().date(),
-                                    waiting=turnaround.waiting_for_decision([order.id])), status
+        return render_order_page(self, order, upload_form=form, message_form=message_form, status=status)
 
     @expose("/<int:pk>/messages", methods=["POST"])
     @has_access

@@ -13,6 +13,7 @@ from wtforms import (
     IntegerField,
     MultipleFileField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -169,6 +170,7 @@ class EmployeeForm(FlaskForm):
     # the employee's portal and mails; the view sets the admin's language as the default
     language = SelectField(_l("Language"), choices=[("de", "Deutsch"), ("en", "English")],
                            validate_choice=False)
+    may_approve_quotes = BooleanField(_l("May approve quotes"))
 
     def validate_language(self, field):
         if field.data not in LANGUAGES:
@@ -188,3 +190,27 @@ class RegistrationForm(FlaskForm):
     message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=5000)])
     # A field people never see: bots fill it in.
     website = StringField(validators=[Optional(), Length(max=200)])
+
+
+# -- quotes: the customer's decision and the company's quote settings ----------------
+
+class AcceptQuoteForm(FlaskForm):
+    """The version comes as a plain hidden input; the service checks the PO number."""
+
+    po_number = StringField(_l("Purchase order number"), validators=[Optional(), Length(max=50)])
+
+
+class RejectQuoteForm(FlaskForm):
+    # the service refuses a missing choice, with its message next to the field
+    reject_action = RadioField(_l("What should happen to the devices?"),
+                               choices=[("return", _l("Return unrepaired")), ("dispose", _l("Dispose"))],
+                               validate_choice=False)
+
+
+class QuoteSettingsForm(FlaskForm):
+    approval_limit = StringField(_l("Approval limit"), validators=[DataRequired(REQUIRED), Length(max=20)])
+    po_number_required = BooleanField(_l("Purchase order number required"))
+
+
+class EmployeeQuoteRightForm(FlaskForm):
+    may_approve_quotes = BooleanField(_l("May approve quotes"))

@@ -22,6 +22,7 @@ from app.models import (
 from app.seed import DEMO_PASSWORD, DEMO_PASSWORD_STAFF, load_demo_data
 from tests.e2e.a11y import DESKTOP, axe_source, check_page
 from tests.e2e.journeys import expect, step, submit
+from tests.factories import make_sent_quote
 from tests.helpers import PDF
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +77,7 @@ def _seed(app, language: str) -> dict:
         stored = files.store(FileStorage(io.BytesIO(PDF), filename="Prüfprotokoll.pdf"))
         db.session.add(files.record(order, stored, item=order.items[0], user=admin))
         db.session.commit()
+        make_sent_quote(order, staff)  # the order page with its quote (and, for the admin, the decision)
         first = lambda model: db.session.scalars(select(model.id).order_by(model.id)).first()  # noqa: E731
         frontend = db.session.scalars(select(Order).where(Order.source == SOURCE_FRONTEND)).first()
         ids = dict(
@@ -221,6 +223,17 @@ def _journey_company_admin(page, ids, problems):
         page.locator("#email").fill("lena.neumann@mueller-medtech.example")
         submit(page, page.locator("form button[type=submit]").last)
         _check(page, "employee access data", problems)
+    with step("a quote rejected without a choice: the message at the field"):
+        page.goto(f"/cc/orders/{ids['order']}")
+        submit(page, page.locator("#reject-quote"))
+        expect(page.locator("#reject_action-error")).to_be_visible()
+        _check(page, "quote decision with an error", problems)
+    with step("the employees page with the quote settings, sent with a wrong approval limit"):
+        page.goto("/cc/employees/")
+        page.locator("#approval_limit").fill("-5")
+        submit(page, page.locator("#quote-settings-form button[type=submit]"))
+        expect(page.locator("#approval_limit-error")).to_be_visible()
+        _check(page, "quote settings with an error", problems)
     with step("a new API key: shown once"):
         page.goto("/cc/my-data/api-keys/")
         page.locator("#name").fill("ERP")
