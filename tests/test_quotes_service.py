@@ -133,7 +133,7 @@ def test_replaced_and_expired_versions_cannot_be_decided(app, company_a, custome
     with pytest.raises(QuoteConflict) as replaced:
         quotes.decide(old, company_admin_a, accept=True)
     db.session.rollback()
-    assert "neuere Fassung" in replaced.value.message  # German, the default language
+    assert "neuere Version" in replaced.value.message  # German, the default language
     current = quotes.current_quote(order.id)
     with pytest.raises(QuoteConflict) as expired:
         quotes.decide(current, company_admin_a, accept=True, today=current.valid_until + dt.timedelta(days=1))
