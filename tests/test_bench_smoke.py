@@ -35,7 +35,8 @@ def test_bench_smoke(tmp_path, pg_cluster):
                 "floor_list_p50_ms", "create_order_p50_ms", "growth_portal_list", "growth_staff_list",
                 "sql_portal_list", "sql_staff_list", "sql_portal_detail", "sql_floor_list",
                 "portal_statistics_p50_ms", "portal_statistics_10k_p50_ms", "sql_portal_statistics",
-                "staff_list_overdue_p50_ms"):
+                "staff_list_overdue_p50_ms", "quote_order_page_p50_ms", "quote_accept_p50_ms", "quote_pdf_p50_ms",
+                "sql_quote_order_page"):
         assert results[key] > 0, key
     assert results["upload_50mb_rss_delta_mb"] >= 0
     assert not results["vanilla_staff_list_is_lower_bound"]
@@ -52,5 +53,6 @@ def test_bench_smoke(tmp_path, pg_cluster):
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM repair_order")).scalar() == 400
             assert conn.execute(text("SELECT COUNT(*) FROM attachment")).scalar() == 0
+            assert conn.execute(text("SELECT COUNT(*) FROM quote")).scalar() == 0
     finally:
         engine.dispose()
