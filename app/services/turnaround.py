@@ -104,7 +104,8 @@ DUE_SOON_DAYS = 2  # calendar days: "due within 2 days" = due today, tomorrow or
 def due_condition(kind: str, today: Optional[dt.date] = None):
     """SQL condition for open orders (not completed) past their due date (``OVERDUE``) or due
     within ``DUE_SOON_DAYS`` calendar days (``DUE_SOON``); None for anything else. The index
-    ix_order_open_due (completed_at, due_date) answers both."""
+    ix_order_open_due (completed_at, created_at, due_date) answers both, and gives the
+    newest first without sorting."""
     today = today or utcnow().date()
     still_open = Order.completed_at.is_(None)
     if kind == OVERDUE:

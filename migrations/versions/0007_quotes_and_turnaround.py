@@ -41,7 +41,7 @@ def upgrade():
         batch_op.add_column(sa.Column('due_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('waiting_days', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('completed_at', sa.DateTime(), nullable=True))
-        batch_op.create_index('ix_order_open_due', ['completed_at', 'due_date'], unique=False)
+        batch_op.create_index('ix_order_open_due', ['completed_at', 'created_at', 'due_date'], unique=False)
         batch_op.create_index('ix_order_company_completed', ['company_id', 'completed_at'], unique=False)
 
     op.create_table(
