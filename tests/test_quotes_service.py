@@ -234,3 +234,20 @@ def test_due_date_and_waiting_for_the_customer(app, company_a, customer_a, compa
     quotes.decide(quote, company_admin_a, accept=True)
     db.session.commit()
     assert order.waiting_days == 5 and order.due_date == turnaround.add_working_days(due, 5)
+
+
+def test_the_cron_command_mails_each_reminder_once(app, company_a, customer_a, company_admin_a, staff_user):
+    order = factories.make_order(company_a, customer_a)
+    quote = quotes.send(_draft(order, staff_user, valid_until=TODAY + dt.timedelta(days=10)), staff_user)
+    db.session.commit()
+    soon = (quote.valid_until - dt.timedelta(days=1)).isoformat()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["portal", "quotes", "--today", soon])
+    again = runner.invoke(args=["portal", "quotes", "--today", soon])
+    assert first.exit_code == 0 and "1 reminded" in first.output, first.output
+    assert again.exit_code == 0 and "0 reminded" in again.output
+    reminder = db.session.scalars(select(OutgoingMail).where(OutgoingMail.kind == "quote_reminder")).one()
+    assert reminder.recipient == company_admin_a.email and reminder.sent_at is not None  # delivered by the run
+    assert order.rma_number in reminder.subject
+    bad = runner.invoke(args=["portal", "quotes", "--today", "yesterday"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
