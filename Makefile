@@ -46,12 +46,14 @@ run: setup
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then again on a throwaway PostgreSQL cluster
-## (when initdb/pg_ctl are installed; CI installs them, so there it always runs)
+## (when initdb/pg_ctl are installed; CI installs them, so there it always runs).
+## TEST_WORKERS pytest-xdist processes share the tests (each with its own databases, server and browser).
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test $(E2E_NODE) compile-translations
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	@if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then \
 		echo "== the same suite on PostgreSQL =="; \
-		TEST_DB=postgresql $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
+		TEST_DB=postgresql $(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then \
 		echo "PostgreSQL server binaries missing in CI" >&2; exit 1; \
 	else \
