@@ -66,6 +66,11 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,
+    # the device register: the user's own company (no company in the address); admins hold the
+    # permissions but have no company: an empty list, and 403 where a company is needed
+    **{f"PortalDeviceView.{m}": PORTAL for m in ("list", "show", "export_csv", "export_xlsx")},
+    **{f"PortalDeviceView.{m}": COMPANY_ADMINS for m in ("add", "edit", "retire", "reactivate", "import_file",
+                                                          "import_confirm", "template_csv", "template_xlsx")},
     "PortalStatisticsView.index": COMPANY_ADMINS,  # the admin's own company only: no id in the address
     "PortalStatisticsView.csv": COMPANY_ADMINS,
     # the REST API's description and Swagger UI (the description holds no data)
@@ -90,6 +95,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffOutboxView.{m}": BACKEND for m in ("list", "show")},
+    **{f"StaffDeviceView.{m}": BACKEND for m in ("list", "show", "edit")},
     "StaffDashboardView.index": BACKEND,
     "StaffStatisticsView.show": BACKEND,
     "StaffStatisticsView.csv": BACKEND,

@@ -241,6 +241,10 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/new",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
         "/cc/statistics/", "/cc/statistics/csv",
+        "/cc/devices/", "/cc/devices/<int:pk>", "/cc/devices/new", "/cc/devices/<int:pk>/edit",
+        "/cc/devices/<int:pk>/retire", "/cc/devices/<int:pk>/reactivate", "/cc/devices/import",
+        "/cc/devices/import/confirm", "/cc/devices/template.csv", "/cc/devices/template.xlsx",
+        "/cc/devices/export.csv", "/cc/devices/export.xlsx",
     ])
 
 

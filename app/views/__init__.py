@@ -10,6 +10,7 @@ def register_views(appbuilder) -> None:
         StaffOutboxView,
         StaffCompanyUserView,
         StaffCompanyView,
+        StaffDeviceView,
         StaffOrderItemView,
         StaffOrderView,
         StaffQuoteView,
@@ -18,6 +19,7 @@ def register_views(appbuilder) -> None:
     )
     from app.views.apikeys import PortalApiKeyView
     from app.views.dashboard import StaffDashboardView
+    from app.views.devices import PortalDeviceView
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
     from app.views.quotes import PortalQuoteView
@@ -36,6 +38,9 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(
         PortalStatisticsView, "Portal statistics", label=_l("Statistics"), icon="fa-bar-chart",
         href="/cc/statistics/",
+    )
+    appbuilder.add_view(
+        PortalDeviceView, "Portal devices", label=_l("Devices"), icon="fa-hdd-o", href="/cc/devices/",
     )
     appbuilder.add_view_no_menu(PortalQuoteView)
     appbuilder.add_view_no_menu(MyDataView)
@@ -61,6 +66,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(
         StaffCompanyUserView, "Staff company users", label=_l("Company users"), icon="fa-users", **backend
     )
+    appbuilder.add_view(StaffDeviceView, "Staff devices", label=_l("Devices"), icon="fa-hdd-o", **backend)
     appbuilder.add_view(
         StaffRegistrationView,
         "Staff registration requests",
