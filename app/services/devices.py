@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Optional
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from app.extensions import db
@@ -129,12 +130,6 @@ class DeviceInvalid(ValueError):
         self.errors = errors
 
 
-def _gettext(message: str, **values) -> str:
-    from flask_babel import gettext
-
-    return gettext(message, **values)
-
-
 def check_values(company_id: int, values: dict, exclude_id: Optional[int] = None,
                  check_register: bool = True) -> tuple[dict, dict[str, str]]:
     """The values cleaned (text stripped, empty -> None, dates parsed) and the errors per field.
@@ -149,11 +144,11 @@ def check_values(company_id: int, values: dict, exclude_id: Optional[int] = None
         text = (values.get(name) or "")
         text = str(text).strip()
         if len(text) > LENGTHS[name]:
-            errors[name] = _gettext("At most %(max)s characters.", max=LENGTHS[name])
+            errors[name] = _("At most %(max)s characters.", max=LENGTHS[name])
         clean[name] = text or None
     for name in ("serial_number", "description"):
         if not clean[name] and name not in errors:
-            errors[name] = _gettext("Please fill in this field.")
+            errors[name] = _("Please fill in this field.")
     for name in DATE_FIELDS:
         try:
             clean[name] = parse_date(values.get(name))
@@ -161,11 +156,11 @@ def check_values(company_id: int, values: dict, exclude_id: Optional[int] = None
             clean[name] = None
             errors[name] = str(bad)
     if clean["delivered_on"] and clean["warranty_until"] and clean["warranty_until"] < clean["delivered_on"]:
-        errors.setdefault("warranty_until", _gettext("The warranty cannot end before the delivery date."))
+        errors.setdefault("warranty_until", _("The warranty cannot end before the delivery date."))
     if check_register and clean["serial_number"] and "serial_number" not in errors:
         existing = device_or_none(company_id, clean["serial_number"])
         if existing is not None and existing.id != exclude_id:
-            errors["serial_number"] = _gettext("This serial number is already in your register.")
+            errors["serial_number"] = _("This serial number is already in your register.")
     return clean, errors
 
 
@@ -229,9 +224,9 @@ def check_import(company_id: int, rows) -> tuple[list[dict], list[tuple[int, str
         clean, row_errors = check_values(company_id, row, check_register=False)
         if serial and "serial_number" not in row_errors:
             if serial in seen:
-                row_errors["serial_number"] = _gettext("This serial number is also in row %(row)s.", row=seen[serial])
+                row_errors["serial_number"] = _("This serial number is also in row %(row)s.", row=seen[serial])
             elif serial in existing:
-                row_errors["serial_number"] = _gettext("This serial number is already in your register.")
+                row_errors["serial_number"] = _("This serial number is already in your register.")
             seen.setdefault(serial, row.number)
         for name in FIELDS:
             if name in row_errors:

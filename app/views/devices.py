@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
@@ -212,7 +213,8 @@ class PortalDeviceView(BaseView):
                   "danger")
             return redirect(url_for(".import_file"))
         previews.discard(token)
-        flash(_("%(count)s devices were added to the register.", count=count), "success")
+        flash(ngettext("%(count)s device was added to the register.", "%(count)s devices were added to the register.",
+                       count, count=count), "success")
         return redirect(url_for(".list"))
 
     @expose("/template.csv")
