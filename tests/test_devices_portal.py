@@ -155,3 +155,22 @@ def test_templates_have_headers_in_the_users_language(app, company_admin_client,
     assert body.lstrip("\ufeff").splitlines()[0].startswith("Serial number,Article number,Description")
     sheet = openpyxl.load_workbook(io.BytesIO(english.get("/cc/devices/template.xlsx?_l_=en").data)).active
     assert [c.value for c in sheet[1]][:2] == ["Serial number", "Article number"]
+
+
+def test_company_b_imports_only_into_its_own_register(app, company_admin_client, company_a, company_b,
+                                                      company_admin_b):
+    """A's serial number is no duplicate for B (B never learns it exists) and A's register is untouched."""
+    company_admin_client.post("/cc/devices/new", data=_form(serial_number="A-SN-1"))
+    before = [(d.id, d.serial_number, d.description) for d in _devices(company_a)]
+    other = _client_for(app, company_admin_b)
+    data = _csv([["Serial number", "Description"], ["A-SN-1", "B's own"]], sep=",")
+    response = other.post("/cc/devices/import", content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(data.encode()), "b.csv")})
+    assert response.status_code == 200 and "bereits" not in text(response)
+    token = response.get_data(as_text=True).split('name="token" value="')[1].split('"')[0]
+    # A's admin cannot confirm B's preview into A's register
+    assert company_admin_client.post("/cc/devices/import/confirm", data={"token": token}).status_code == 302
+    assert [(d.id, d.serial_number, d.description) for d in _devices(company_a)] == before
+    other.post("/cc/devices/import/confirm", data={"token": token})
+    assert [(d.serial_number, d.description) for d in _devices(company_b)] == [("A-SN-1", "B's own")]
+    assert [(d.id, d.serial_number, d.description) for d in _devices(company_a)] == before

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Company, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
+from app.models import Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import new_order_data, upload
@@ -40,6 +40,8 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
     quotes.send(sent, staff_user)
     quotes.save_draft(order, staff_user, lines=[dict(text="A-DRAFT-LINE", quantity="1", unit_price="10")],
                       vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
+    db.session.add(Device(company_id=order.company_id, serial_number="A-DEVICE-SN", description="A-DEVICE-DESC",
+                          location="A-DEVICE-LOC"))
     db.session.commit()
     assert len(order.attachments) == 2
     return order
@@ -58,6 +60,7 @@ def snapshot(company_id):
         "history": rows(StatusChange, StatusChange.company_id == company_id),
         "quotes": rows(Quote, Quote.company_id == company_id),
         "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
+        "devices": rows(Device, Device.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
                    u.may_approve_quotes)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
@@ -67,13 +70,14 @@ def snapshot(company_id):
 
 def markers(order):
     return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
-            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE"]
+            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE", "A-DEVICE-SN", "A-DEVICE-DESC", "A-DEVICE-LOC"]
 
 
 def candidate_values(order, company_a, users):
     quotes = db.session.scalars(select(Quote).where(Quote.order_id == order.id)).all()
     ids = {order.id, company_a.id, *(i.id for i in order.items), *(a.id for a in order.attachments),
-           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes)}
+           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes),
+           *db.session.scalars(select(Device.id).where(Device.company_id == company_a.id))}
     names = [a.stored_name for a in order.attachments] + [f"{a.stored_name}_sep_{a.original_name}"
                                                           for a in order.attachments]
     return sorted(str(i) for i in ids), names
@@ -175,12 +179,25 @@ def test_company_b_pages_without_ids_show_nothing_of_company_a(app, request, com
             continue
         if rule.rule in ("/logout/",):
             continue
-        for query in ("", "?q=A-SECRET", f"?q={company_a_data.rma_number}", "?_flt_0_company=1&_flt_0_reference=A"):
+        for query in ("", "?q=A-SECRET", f"?q={company_a_data.rma_number}", "?_flt_0_company=1&_flt_0_reference=A",
+                      "?q=A-DEVICE&state=all"):
             response = client.get(rule.rule + query)
-            body = response.get_data(as_text=True)
+            body = _visible(response)
             assert not [m for m in secret[1:] if m in body], (rule.rule, query)
             rows = body[body.find("<tbody"):body.find("</tbody>")] if "<tbody" in body else ""
             assert company_a_data.rma_number not in rows, (rule.rule, query)
+
+
+def _visible(response) -> str:
+    """A response as text: a workbook (the device export) by its cells, which the zip would hide."""
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        import io
+
+        import openpyxl
+        workbook = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+        return " ".join(str(v) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)
+                        for v in row if v is not None)
+    return response.get_data(as_text=True)
 
 
 def test_file_downloads_of_company_a_are_refused_to_company_b_by_every_address(app, company_a_data, customer_b):

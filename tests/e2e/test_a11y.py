@@ -96,6 +96,7 @@ def _portal_pages(ids: dict) -> list[str]:
     return [
         "/cc/orders/", f"/cc/orders/{ids['order']}", "/cc/orders/new", f"/cc/orders/{ids['order']}/slip",
         "/cc/my-data/", "/cc/my-data/?tab=password", "/cc/my-data/?tab=settings",
+        "/cc/devices/",
         "/cc/orders/99999999",  # the error page
     ]
 
@@ -117,6 +118,7 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/statuses/list/", f"/backend/statuses/show/{ids['status']}",
         f"/backend/statuses/edit/{ids['status']}", "/backend/statuses/add",
         "/backend/audit/list/", f"/backend/audit/show/{ids['audit']}",
+        "/backend/devices/list/",
         "/backend/outbox/list/", f"/backend/outbox/show/{ids['outbox']}",
         "/cc/my-data/",
     ]
@@ -210,8 +212,21 @@ def _journey_company_admin(page, ids, problems):
     log_in(page, COMPANY_ADMIN, DEMO_PASSWORD)
     # the statistics are the company admin's (an employee gets 403, so they are not in _portal_pages)
     for path in [*_portal_pages(ids), "/cc/employees/", "/cc/employees/new", "/cc/my-data/api-keys/",
-                 "/cc/statistics/"]:
+                 "/cc/statistics/", "/cc/devices/new", "/cc/devices/import"]:
         _visit(page, path, problems, expect_status=(200, 404))
+    with step("a device sent without its required fields: the messages at the fields"):
+        page.goto("/cc/devices/new")
+        submit(page, page.locator("#device-form button[type=submit]"))
+        expect(page.locator("#serial_number-error")).to_be_visible()
+        _check(page, "device form with errors", problems)
+    with step("a device import with errors: the preview lists them"):
+        page.goto("/cc/devices/import")
+        page.locator("#file").set_input_files(files=[{
+            "name": "devices.csv", "mimeType": "text/csv",
+            "buffer": "Seriennummer;Bezeichnung;Farbe;Garantie bis\nD-1;Pumpe;rot;32.01.2026\n".encode()}])
+        submit(page, page.locator("#import-form button[type=submit]"))
+        expect(page.locator("#error-list")).to_be_visible()
+        _check(page, "device import preview with errors", problems)
     with step("the API documentation (FAB's Swagger UI, linked from the API keys page)"):
         page.goto("/swagger/v1")
         expect(page.locator("#swagger-ui .info")).to_be_visible()
