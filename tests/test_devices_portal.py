@@ -174,3 +174,22 @@ def test_company_b_imports_only_into_its_own_register(app, company_admin_client,
     other.post("/cc/devices/import/confirm", data={"token": token})
     assert [(d.serial_number, d.description) for d in _devices(company_b)] == [("A-SN-1", "B's own")]
     assert [(d.id, d.serial_number, d.description) for d in _devices(company_a)] == before
+
+
+def test_staff_see_every_companys_devices_and_edit_with_the_same_rules(app, staff_client, company_a, company_b):
+    for company, serial in ((company_a, "SA-1"), (company_a, "SA-2"), (company_b, "SB-1")):
+        db.session.add(Device(company_id=company.id, serial_number=serial, description="Gerät"))
+    db.session.commit()
+    page = text(staff_client.get("/backend/devices/list/"))
+    assert all(s in page for s in ("SA-1", "SA-2", "SB-1")) and company_a.name in page and company_b.name in page
+    filtered = text(staff_client.get(f"/backend/devices/list/?_flt_0_company={company_b.id}"))
+    assert "SB-1" in filtered and "SA-1" not in filtered
+    device = db.session.scalars(select(Device).where(Device.serial_number == "SA-2")).one()
+    staff_client.post(f"/backend/devices/edit/{device.id}", data={"serial_number": "SA-1", "description": "Gerät"})
+    db.session.expire_all()
+    assert db.session.get(Device, device.id).serial_number == "SA-2"  # unique within the company
+    staff_client.post(f"/backend/devices/edit/{device.id}", data={"serial_number": "SA-3", "description": "Neu",
+                                                                   "location": "Halle 2"})
+    db.session.expire_all()
+    changed = db.session.get(Device, device.id)
+    assert (changed.serial_number, changed.location, changed.company_id) == ("SA-3", "Halle 2", company_a.id)
