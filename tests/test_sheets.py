@@ -18,6 +18,13 @@ COLUMNS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def english(app):
+    """The messages as an English reader sees them."""
+    with app.test_request_context("/?_l_=en"):
+        yield
+
+
 def _xlsx(rows) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
