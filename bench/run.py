@@ -403,6 +403,9 @@ def measure_main_db(meta: dict, workdir: Path, n: int, warmup: int) -> dict:
         from bench.quotes import measure_quotes
 
         res |= measure_quotes(bench, n, warmup)
+        from bench.imports import measure_imports
+
+        res["imports"] = measure_imports(bench, n, warmup)
         # last: the new orders would be the newest on the lists above
         stats = bench.measure("create_order", "company_admin", "/cc/orders/new", n, warmup,
                               method="POST", body=new_order_body(), expect=302)
@@ -605,6 +608,7 @@ def summarize(main: dict, growth: dict, vanilla: dict, upload: dict, meta_main: 
         "quote_accept_p50_ms": main["quote_accept"]["p50_ms"],
         "quote_pdf_p50_ms": main["quote_pdf"]["p50_ms"],
         "sql_quote_order_page": main["quote_order_page"]["sql"],
+        **{k: v for k, v in main["imports"].items() if k.endswith(("_ms", "_mb"))},
         "portal_list_10k_p50_ms": growth["portal_list"]["p50_ms"],
         "staff_list_10k_p50_ms": growth["staff_list"]["p50_ms"],
         "growth_portal_list": round(main["portal_list"]["p50_ms"] / growth["portal_list"]["p50_ms"], 2),
@@ -712,6 +716,12 @@ def check_rows(r: dict) -> list[tuple[str, str, str, str]]:
     add("  SQL/request order page with quote", r["sql_quote_order_page"], fmt="{}")
     add("  accept a quote (PO number)", r["quote_accept_p50_ms"], "<= 30 ms", r["quote_accept_p50_ms"] <= 30)
     add("  quote PDF, 30 lines", r["quote_pdf_p50_ms"], "<= 100 ms", r["quote_pdf_p50_ms"] <= 100)
+    add("12 device import preview, 1,000-row XLSX", r["import_preview_1000_p50_ms"], "<= 3000 ms",
+        r["import_preview_1000_p50_ms"] <= 3000, fmt="{:.0f} ms")
+    add("  import preview: peak memory rise (Python, traced)", r["import_preview_1000_peak_mb"], "<= 100 MB",
+        r["import_preview_1000_peak_mb"] <= 100, fmt="{:.1f} MB")
+    add("  saving the 1,000 devices", r["import_save_1000_p50_ms"], "<= 5000 ms",
+        r["import_save_1000_p50_ms"] <= 5000, fmt="{:.0f} ms")
     return rows
 
 

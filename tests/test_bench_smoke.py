@@ -36,7 +36,8 @@ def test_bench_smoke(tmp_path, pg_cluster):
                 "sql_portal_list", "sql_staff_list", "sql_portal_detail", "sql_floor_list",
                 "portal_statistics_p50_ms", "portal_statistics_10k_p50_ms", "sql_portal_statistics",
                 "staff_list_overdue_p50_ms", "quote_order_page_p50_ms", "quote_accept_p50_ms", "quote_pdf_p50_ms",
-                "sql_quote_order_page"):
+                "sql_quote_order_page", "import_preview_1000_p50_ms", "import_preview_1000_peak_mb",
+                "import_save_1000_p50_ms"):
         assert results[key] > 0, key
     assert results["upload_50mb_rss_delta_mb"] >= 0
     assert not results["vanilla_staff_list_is_lower_bound"]
