@@ -110,3 +110,26 @@ def _mark(order: Order, now: dt.datetime, since: dt.datetime) -> None:
             item.warranty_until = device.warranty_until
             item.in_warranty = device.warranty_state(now.date())
         item.repeat_of_order_id = _returned_within(order.company_id, serial, since, order.id)
+
+
+def register_entries(serial_number: str, company_id: Optional[int]) -> list[Device]:
+    """The register's devices with this serial number: the company's one (at most one), or every
+    company's when ``company_id`` is None (staff)."""
+    serial_number = (serial_number or "").strip()
+    if not serial_number:
+        return []
+    stmt = select(Device).where(Device.serial_number == serial_number).order_by(Device.company_id).limit(50)
+    if company_id is not None:
+        stmt = stmt.where(Device.company_id == company_id)
+    return db.session.scalars(stmt).all()
+
+
+def warranty_words(until: Optional[dt.date], on: Optional[dt.date] = None) -> str:
+    """The warranty state in words: in warranty until …, expired since …, unknown."""
+    from flask_babel import format_date, gettext as _
+
+    if until is None:
+        return _("Warranty unknown")
+    if until >= (on or utcnow().date()):
+        return _("In warranty until %(date)s", date=format_date(until, "medium"))
+    return _("Expired since %(date)s", date=format_date(until, "medium"))
