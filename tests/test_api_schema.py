@@ -125,6 +125,8 @@ OPERATIONS = [
     ("GET", "/api/v1/orders/{pk}/files"), ("POST", "/api/v1/orders/{pk}/files"),
     ("GET", "/api/v1/orders/{pk}/files/{file_id}"), ("GET", "/api/v1/orders/{pk}/quote"),
     ("POST", "/api/v1/orders/{pk}/quote/accept"), ("POST", "/api/v1/orders/{pk}/quote/reject"),
+    ("GET", "/api/v1/devices/"), ("POST", "/api/v1/devices/"), ("GET", "/api/v1/devices/{pk}"),
+    ("PUT", "/api/v1/devices/{pk}"), ("PATCH", "/api/v1/devices/{pk}"), ("GET", "/api/v1/devices/history"),
     ("POST", "/api/v1/security/login"),
     ("POST", "/api/v1/security/refresh"), ("GET", "/api/v1/menu/"), ("GET", "/api/{version}/_openapi"),
 ]
