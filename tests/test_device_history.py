@@ -133,3 +133,32 @@ def test_history_pages_need_their_permission(app, client, staff_client, customer
     assert client.get("/cc/devices/history?serial=x").status_code == 302  # anonymous: to the login
     assert staff_client.get("/cc/devices/history?serial=x").status_code == 403
     assert customer_client.get("/backend/devices/history?serial=x").status_code == 403
+
+
+def test_dashboard_counts_open_repeat_repairs_and_links_to_them(app, staff_client, company_a, customer_a,
+                                                                 staff_user):
+    first = _order(company_a, customer_a, SERIAL, reference="FIRST")
+    shipped = db.session.scalars(select(OrderStatus).where(OrderStatus.code == "shipped_back")).one()
+    change_status(first, shipped, staff_user)
+    db.session.commit()
+    again = _order(company_a, customer_a, SERIAL, reference="AGAIN")
+    unrelated = _order(company_a, customer_a, "OTHER-SERIAL", reference="UNRELATED")
+    body = staff_client.get("/backend/dashboard/").get_data(as_text=True)
+    link = re.search(r'id="count-repeat-repairs" href="([^"]+)"', body).group(1)
+    count = re.search(r'id="count-repeat-repairs".*?<strong[^>]*>([^<]+)</strong>', body, re.S).group(1)
+    assert count == "1"
+    assert _listed(staff_client.get(link)) == {"AGAIN"}
+    assert _listed(staff_client.get("/backend/orders/list/?_flt_1_items=all")) == {"AGAIN"}
+    # once completed it no longer counts as open
+    closed = db.session.scalars(select(OrderStatus).where(OrderStatus.code == "closed")).one()
+    change_status(again, closed, staff_user)
+    db.session.commit()
+    body = staff_client.get("/backend/dashboard/").get_data(as_text=True)
+    assert re.search(r'id="count-repeat-repairs".*?<strong[^>]*>([^<]+)</strong>', body, re.S).group(1) == "0"
+    assert _listed(staff_client.get(link)) == set()
+    assert _listed(staff_client.get("/backend/orders/list/?_flt_1_items=all")) == {"AGAIN"}
+
+
+def _listed(response) -> set[str]:
+    html = response.get_data(as_text=True)
+    return {ref for ref in ("FIRST", "AGAIN", "UNRELATED") if f">{ref}<" in html}
