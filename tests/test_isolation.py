@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Company, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
+from app.models import (Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine,
+                        StatusChange)
 from app.services.orders import change_status
 from tests.factories import make_order
 from tests.helpers import new_order_data, upload
@@ -40,6 +41,9 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
     quotes.send(sent, staff_user)
     quotes.save_draft(order, staff_user, lines=[dict(text="A-DRAFT-LINE", quantity="1", unit_price="10")],
                       vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
+    # the serial number of the order is in A's device register too
+    db.session.add(Device(company_id=order.company_id, serial_number="A-SERIAL-0815", description="A-REGISTER-DEVICE",
+                          note="A-DEVICE-NOTE", location="A-LOCATION"))
     db.session.commit()
     assert len(order.attachments) == 2
     return order
@@ -58,6 +62,7 @@ def snapshot(company_id):
         "history": rows(StatusChange, StatusChange.company_id == company_id),
         "quotes": rows(Quote, Quote.company_id == company_id),
         "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
+        "devices": rows(Device, Device.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
                    u.may_approve_quotes)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
@@ -67,13 +72,14 @@ def snapshot(company_id):
 
 def markers(order):
     return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
-            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE"]
+            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE", "A-REGISTER-DEVICE", "A-DEVICE-NOTE", "A-LOCATION"]
 
 
 def candidate_values(order, company_a, users):
     quotes = db.session.scalars(select(Quote).where(Quote.order_id == order.id)).all()
     ids = {order.id, company_a.id, *(i.id for i in order.items), *(a.id for a in order.attachments),
-           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes)}
+           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes),
+           *db.session.scalars(select(Device.id).where(Device.company_id == company_a.id))}
     names = [a.stored_name for a in order.attachments] + [f"{a.stored_name}_sep_{a.original_name}"
                                                           for a in order.attachments]
     return sorted(str(i) for i in ids), names
@@ -146,7 +152,9 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
         tried += 1
         assert response.status_code in ALLOWED, (method, url, response.status_code)
         if how != "session":
-            assert response.status_code in (404, 405), (method, url, response.status_code)
+            # B's employee may not change devices at all: 403 before anything is looked up
+            refused = (403, 404, 405) if who == "customer_b" and url.startswith("/api/v1/devices/") else (404, 405)
+            assert response.status_code in refused, (method, url, response.status_code)
         body = response.get_data(as_text=True)
         leaked = [m for m in secret if m in body]
         assert not leaked, (method, url, leaked)
@@ -160,6 +168,20 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
                 assert response.status_code == 200, (path, query)
                 body = response.get_data(as_text=True)
                 assert not [m for m in secret if m in body], (path, query)
+        # the register and the service history: searched by A's serial number and texts
+        for path in ("/api/v1/devices/?q=A-SERIAL-0815", "/api/v1/devices/?q=A-REGISTER", "/api/v1/devices/",
+                     "/api/v1/devices/?q=A-LOCATION&active=true", "/api/v1/devices/history?serial=A-SERIAL-0815"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, path
+            body = response.get_data(as_text=True)
+            # the history repeats the serial number asked for; nothing else of A's
+            assert not [m for m in secret if m in body and not (m == "A-SERIAL-0815" and "serial=" in path)], path
+            assert response.get_json()["result"] == [] and response.get_json().get("devices", []) == [], path
+    else:  # the portal's service history of A's serial number (the page repeats the serial asked for)
+        response = client.get("/cc/devices/history?serial=A-SERIAL-0815")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'class="history-order"' not in body
+        assert not [m for m in secret if m in body and m != "A-SERIAL-0815"]
     assert snapshot(company_a.id) == before
     assert db.session.scalars(select(Attachment).where(Attachment.original_name == "evil.pdf")).all() == []
 
@@ -239,6 +261,7 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/<int:pk>/quote/pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
+        "/cc/devices/history",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
         "/cc/statistics/", "/cc/statistics/csv",
     ])
