@@ -101,9 +101,9 @@ def api_schema(fuzzed):
     app, headers, _known = fuzzed
     schema = schemathesis.openapi.from_wsgi("/api/v1/_openapi", isolated(app), headers=headers)
     schema.config.generation.update(max_examples=EXAMPLES)
-    # the stateful run follows the description's own links only: links Schemathesis infers from the
-    # responses (e.g. a device's fields into a PATCH body) make its data depend on the database's
-    # state, which Hypothesis refuses as flaky
+    # the stateful run follows the description's own links only. Links Schemathesis infers (e.g. from a
+    # new device to changing it) depend on the database's state — a serial number added in one run is
+    # a 409 when Hypothesis replays it — which Hypothesis refuses as flaky
     schema.config.phases.stateful.inference = InferenceConfig(algorithms=[])
     return schema
 

@@ -231,8 +231,6 @@ ORDER_LINKS = {
     "get_orders_pk_files": "ListFiles", "post_orders_pk_files": "UploadFiles",
 }
 
-DEVICE_LINKS = {"get_devices_pk": "GetDevice", "put_devices_pk": "ReplaceDevice", "patch_devices_pk": "ChangeDevice"}
-
 
 def operation_id(method: str, path: str) -> str:
     """``GET /api/v1/orders/{pk}/files`` -> ``get_orders_pk_files``."""
@@ -336,12 +334,6 @@ def _links(spec: dict) -> None:
         created["links"] = {
             name: {"operationId": op_id, "parameters": {"pk": "$response.body#/id"}}
             for op_id, name in ORDER_LINKS.items()
-        }
-    device = spec["paths"].get("/api/v1/devices/", {}).get("post", {}).get("responses", {}).get("201")
-    if device:
-        device["links"] = {
-            name: {"operationId": op_id, "parameters": {"pk": "$response.body#/id"}}
-            for op_id, name in DEVICE_LINKS.items()
         }
     uploaded = spec["paths"].get("/api/v1/orders/{pk}/files", {}).get("post", {}).get("responses", {}).get("201")
     if uploaded:
