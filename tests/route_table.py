@@ -73,6 +73,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
                                                           "import_confirm", "template_csv", "template_xlsx")},
     "PortalStatisticsView.index": COMPANY_ADMINS,  # the admin's own company only: no id in the address
     "PortalStatisticsView.csv": COMPANY_ADMINS,
+    "PortalDeviceHistoryView.history": PORTAL,  # the company's own orders only (admins: none)
     # the REST API's description and Swagger UI (the description holds no data)
     "OpenApi.get": LOGGED_IN,
     "SwaggerView.show": LOGGED_IN,
@@ -80,6 +81,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"OrderApi.{m}": NOBODY for m in ("get_list", "get", "info", "post", "history", "list_files", "download",
                                          "upload")},
     **{f"QuoteApi.{m}": NOBODY for m in ("get_quote", "accept", "reject")},
+    **{f"DeviceApi.{m}": NOBODY for m in ("get_list", "get", "history", "post", "put")},
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
                                                  "download_file", "message", "slip", "slip_pdf",
@@ -99,6 +101,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "StaffDashboardView.index": BACKEND,
     "StaffStatisticsView.show": BACKEND,
     "StaffStatisticsView.csv": BACKEND,
+    "StaffDeviceHistoryView.history": BACKEND,
     # FAB's security views: admins only
     **{f"{view}.{m}": ADMIN_ONLY for view in ("PortalUserDBModelView", "RoleModelView", "UserGroupModelView")
        for m in FAB_CRUD},
@@ -127,4 +130,8 @@ API_ROUTE_TABLE: dict[str, frozenset] = {
     # company admins and the employees they allow (quotes.may_decide); staff never decide
     "QuoteApi.accept": COMPANY_ADMINS,
     "QuoteApi.reject": COMPANY_ADMINS,
+    **{f"DeviceApi.{m}": API_USERS for m in ("get_list", "get", "history")},  # staff read every company's
+    # company admins and their keys keep the register; staff never add devices (the admin has no company: 403)
+    "DeviceApi.post": COMPANY_ADMINS,
+    "DeviceApi.put": COMPANY_ADMINS,
 }

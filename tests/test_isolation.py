@@ -42,6 +42,9 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
                       vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
     db.session.add(Device(company_id=order.company_id, serial_number="A-DEVICE-SN", description="A-DEVICE-DESC",
                           location="A-DEVICE-LOC"))
+    # the serial number of the order is in A's device register too
+    db.session.add(Device(company_id=order.company_id, serial_number="A-SERIAL-0815", description="A-REGISTER-DEVICE",
+                          note="A-DEVICE-NOTE", location="A-LOCATION"))
     db.session.commit()
     assert len(order.attachments) == 2
     return order
@@ -70,7 +73,8 @@ def snapshot(company_id):
 
 def markers(order):
     return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
-            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE", "A-DEVICE-SN", "A-DEVICE-DESC", "A-DEVICE-LOC"]
+            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE", "A-DEVICE-SN", "A-DEVICE-DESC", "A-DEVICE-LOC",
+            "A-REGISTER-DEVICE", "A-DEVICE-NOTE", "A-LOCATION"]
 
 
 def candidate_values(order, company_a, users):
@@ -150,7 +154,9 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
         tried += 1
         assert response.status_code in ALLOWED, (method, url, response.status_code)
         if how != "session":
-            assert response.status_code in (404, 405), (method, url, response.status_code)
+            # B's employee may not change devices at all: 403 before anything is looked up
+            refused = (403, 404, 405) if who == "customer_b" and url.startswith("/api/v1/devices/") else (404, 405)
+            assert response.status_code in refused, (method, url, response.status_code)
         body = response.get_data(as_text=True)
         leaked = [m for m in secret if m in body]
         assert not leaked, (method, url, leaked)
@@ -164,6 +170,20 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
                 assert response.status_code == 200, (path, query)
                 body = response.get_data(as_text=True)
                 assert not [m for m in secret if m in body], (path, query)
+        # the register and the service history: searched by A's serial number and texts
+        for path in ("/api/v1/devices/?q=A-SERIAL-0815", "/api/v1/devices/?q=A-REGISTER", "/api/v1/devices/",
+                     "/api/v1/devices/?q=A-LOCATION&active=true", "/api/v1/devices/history?serial=A-SERIAL-0815"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, path
+            body = response.get_data(as_text=True)
+            # the history repeats the serial number asked for; nothing else of A's
+            assert not [m for m in secret if m in body and not (m == "A-SERIAL-0815" and "serial=" in path)], path
+            assert response.get_json()["result"] == [] and response.get_json().get("devices", []) == [], path
+    else:  # the portal's service history of A's serial number (the page repeats the serial asked for)
+        response = client.get("/cc/devices/history?serial=A-SERIAL-0815")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'class="history-order"' not in body
+        assert not [m for m in secret if m in body and m != "A-SERIAL-0815"]
     assert snapshot(company_a.id) == before
     assert db.session.scalars(select(Attachment).where(Attachment.original_name == "evil.pdf")).all() == []
 
@@ -256,6 +276,7 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/<int:pk>/quote/pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
+        "/cc/devices/history",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
         "/cc/statistics/", "/cc/statistics/csv",
         "/cc/devices/", "/cc/devices/<int:pk>", "/cc/devices/new", "/cc/devices/<int:pk>/edit",

@@ -288,3 +288,24 @@ def company_devices(company_id: int, text: str = "", active: Optional[bool] = No
 def device_by_id(company_id: int, pk: int) -> Optional[Device]:
     """The company's device ``pk``; another company's is None, as one that does not exist."""
     return db.session.scalars(select(Device).where(Device.id == pk, Device.company_id == company_id)).first()
+def register_entries(serial_number: str, company_id: Optional[int]) -> list[Device]:
+    """The register's devices with this serial number: the company's one (at most one), or every
+    company's when ``company_id`` is None (staff)."""
+    serial_number = (serial_number or "").strip()
+    if not serial_number:
+        return []
+    stmt = select(Device).where(Device.serial_number == serial_number).order_by(Device.company_id).limit(50)
+    if company_id is not None:
+        stmt = stmt.where(Device.company_id == company_id)
+    return db.session.scalars(stmt).all()
+
+
+def warranty_words(until: Optional[dt.date], on: Optional[dt.date] = None) -> str:
+    """The warranty state in words: in warranty until …, expired since …, unknown."""
+    from flask_babel import format_date, gettext as _
+
+    if until is None:
+        return _("Warranty unknown")
+    if until >= (on or utcnow().date()):
+        return _("In warranty until %(date)s", date=format_date(until, "medium"))
+    return _("Expired since %(date)s", date=format_date(until, "medium"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import quote_plus
 
 import pytest
 from sqlalchemy import select
@@ -82,6 +83,7 @@ def _seed(app, language: str) -> dict:
         frontend = db.session.scalars(select(Order).where(Order.source == SOURCE_FRONTEND)).first()
         ids = dict(
             order=order.id, item=order.items[0].id, company=admin.company_id, user=admin.id,
+            serial=quote_plus(order.items[0].serial_number or "SN"),
             backend_order=db.session.scalars(select(Order.id).where(Order.source == SOURCE_BACKEND)).first(),
             frontend_rma=frontend.rma_number, frontend_email=frontend.email,
             history=first(StatusChange), registration=first(RegistrationRequest), audit=first(AuditEvent),
@@ -98,6 +100,7 @@ def _portal_pages(ids: dict) -> list[str]:
         "/cc/my-data/", "/cc/my-data/?tab=password", "/cc/my-data/?tab=settings",
         "/cc/devices/",
         "/cc/orders/99999999",  # the error page
+        f"/cc/devices/history?serial={ids['serial']}", "/cc/devices/history",
     ]
 
 
@@ -120,6 +123,7 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/audit/list/", f"/backend/audit/show/{ids['audit']}",
         "/backend/devices/list/",
         "/backend/outbox/list/", f"/backend/outbox/show/{ids['outbox']}",
+        f"/backend/devices/history?serial={ids['serial']}",
         "/cc/my-data/",
     ]
 

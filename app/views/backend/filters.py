@@ -27,6 +27,24 @@ class FilterSerialNumber(BaseFilter):
         return query.filter(Order.items.any(OrderItem.serial_number.ilike(f"%{value}%")))
 
 
+class FilterRepeatRepair(BaseFilter):
+    """Orders with an article that came back within the repeat-repair days: an EXISTS on the
+    articles that the repeat_of_order_id index answers. The value ``open``: open orders only (as
+    the dashboard counts them); any other value: every such order."""
+
+    name = _l("Repeat repair")
+    arg_name = "rr"
+
+    def apply(self, query, value):
+        condition = Order.items.any(OrderItem.repeat_of_order_id.isnot(None))
+        if (value or "").strip() == REPEAT_OPEN:
+            condition = condition & Order.completed_at.is_(None)
+        return query.filter(condition)
+
+
+REPEAT_OPEN = "open"
+
+
 class FilterCompany(BaseFilter):
     """Orders of a company, found by its id, customer number or name.
 
@@ -97,8 +115,8 @@ def status_choices() -> list[tuple[str, str]]:
 
 class OrderFilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
-        if col_name == "items":
-            return [FilterSerialNumber(col_name, self.datamodel)]
+        if col_name == "items":  # _flt_0_items: serial number; _flt_1_items: repeat repairs
+            return [FilterSerialNumber(col_name, self.datamodel), FilterRepeatRepair(col_name, self.datamodel)]
         if col_name == "company":
             return [FilterCompany(col_name, self.datamodel)]
         if col_name == "status":
