@@ -63,6 +63,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalQuoteView.accept": COMPANY_ADMINS,
     "PortalQuoteView.reject": COMPANY_ADMINS,
     "PortalQuoteView.pdf": PORTAL,
+    "PortalDeviceSearchView.search": PORTAL,  # the caller's company's register only (admins: none)
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,

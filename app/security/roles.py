@@ -55,6 +55,7 @@ CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PER
     # every employee sees the quote; quotes.may_decide decides per user who accepts or rejects
     *_crud("PortalQuotes", "can_show", "can_decide"),
     *_crud("PortalDevices", "can_list", "can_show"),
+    ("can_search", "PortalDeviceSearch"),  # serial numbers of the own company's register, as you type
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
     ("menu_access", "Portal devices"),

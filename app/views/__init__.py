@@ -20,6 +20,7 @@ def register_views(appbuilder) -> None:
     from app.views.apikeys import PortalApiKeyView
     from app.views.dashboard import StaffDashboardView
     from app.views.devices import PortalDeviceView
+    from app.views.device_search import PortalDeviceSearchView
     from app.views.mydata import MyDataView, PortalEmployeeView
     from app.views.portal import PortalHomeView, PortalOrderView
     from app.views.quotes import PortalQuoteView
@@ -43,6 +44,7 @@ def register_views(appbuilder) -> None:
         PortalDeviceView, "Portal devices", label=_l("Devices"), icon="fa-hdd-o", href="/cc/devices/",
     )
     appbuilder.add_view_no_menu(PortalQuoteView)
+    appbuilder.add_view_no_menu(PortalDeviceSearchView)
     appbuilder.add_view_no_menu(MyDataView)
     appbuilder.add_view_no_menu(PortalApiKeyView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)
