@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
-from tests.factories import make_order
+from tests.factories import make_order, make_user
 from tests.helpers import new_order_data, upload
 
 ALLOWED = {302, 400, 401, 403, 404, 405}
@@ -256,6 +256,7 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/<int:pk>/quote/pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
+        "/cc/orders/from-file", "/cc/orders/from-file/confirm",
         "/cc/devices/search",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
         "/cc/statistics/", "/cc/statistics/csv",
@@ -288,7 +289,6 @@ def test_statistics_show_company_b_only_its_own_figures(app, company_a_data, com
         assert employee.get(url).status_code == 403
 
 
-
 def test_company_b_finds_none_of_a_devices(app, company_a, company_admin_a, customer_b, company_admin_b):
     """The serial-number search answers from the caller's company only."""
     from tests.conftest import _client_for
@@ -302,3 +302,31 @@ def test_company_b_finds_none_of_a_devices(app, company_a, company_admin_a, cust
         for q in ("0815", "A-SERIAL", "A-SERIAL-0815", "%", "__"):
             response = client.get("/cc/devices/search", query_string={"q": q})
             assert response.status_code == 200 and response.get_json() == [], q
+
+
+def test_company_b_cannot_confirm_a_order_preview(app, company_a, company_admin_a, customer_b, company_admin_b):
+    """An order preview from a file is bound to its user and company: B (or another user of A)
+    confirming A's token saves nothing, and A's preview stays A's."""
+    import io
+
+    from tests.conftest import _client_for
+
+    a_client = _client_for(app, company_admin_a)
+    csv = "Bezeichnung;Seriennummer;Menge;Fehlerbeschreibung\nA-Device;A-NEW-1;1;A-FAULT\n".encode()
+    response = a_client.post("/cc/orders/from-file", content_type="multipart/form-data",
+                             data={"reference": "A-FILE-REF", "file": (io.BytesIO(csv), "a.csv")})
+    assert response.status_code == 200
+    token = re.search(r'name="token" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    other_a = make_user(company_a, "Company Admin", email="second@alpha.example")
+    before = snapshot(company_a.id)
+    for user in (customer_b, company_admin_b, other_a):
+        response = _client_for(app, user).post("/cc/orders/from-file/confirm",
+                                               data={"token": token, "add_serial": "A-NEW-1"})
+        assert response.status_code == 302 and "A-FILE-REF" not in response.get_data(as_text=True)
+    assert snapshot(company_a.id) == before
+    assert db.session.scalars(select(Order).where(Order.reference == "A-FILE-REF")).all() == []
+    assert db.session.scalars(select(Device).where(Device.serial_number == "A-NEW-1")).all() == []
+    # A's own preview is still there for A
+    assert a_client.post("/cc/orders/from-file/confirm", data={"token": token}).status_code == 302
+    order = db.session.scalars(select(Order).where(Order.reference == "A-FILE-REF")).one()
+    assert order.company_id == company_a.id and len(order.items) == 1
