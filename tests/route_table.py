@@ -47,6 +47,8 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalOrderView.list": PORTAL,
     "PortalOrderView.show": PORTAL,
     "PortalOrderView.add": WITH_COMPANY,
+    "PortalOrderImportView.upload": WITH_COMPANY,  # an order from a file, through a preview
+    "PortalOrderImportView.confirm": WITH_COMPANY,  # only the user's own preview, else 404
     "PortalOrderView.upload": PORTAL,
     "PortalOrderView.download": PORTAL,
     "PortalOrderView.message": PORTAL,
@@ -63,6 +65,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalQuoteView.accept": COMPANY_ADMINS,
     "PortalQuoteView.reject": COMPANY_ADMINS,
     "PortalQuoteView.pdf": PORTAL,
+    "PortalDeviceSearchView.search": PORTAL,  # the caller's company's register only (admins: none)
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,

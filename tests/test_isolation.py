@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
-from tests.factories import make_order
+from tests.factories import make_order, make_user
 from tests.helpers import new_order_data, upload
 
 ALLOWED = {302, 400, 401, 403, 404, 405}
@@ -22,7 +22,10 @@ SKIP_PREFIXES = ("/static/", "/appbuilder/", "/favicon.ico")  # static files, th
 
 @pytest.fixture
 def company_a_data(app, customer_client, company_a, customer_a, company_admin_a, staff_user):
-    """Company A with an order, articles, files (order + article) and a status history."""
+    """Company A with an order, articles, files (order + article), a status history and a register."""
+    db.session.add(Device(company_id=company_a.id, serial_number="A-SERIAL-0815", article_number="A-ART",
+                          description="A-Device"))
+    db.session.commit()
     response = customer_client.post(
         "/cc/orders/new", content_type="multipart/form-data",
         data=new_order_data("A-SECRET-REF", [dict(article_number="A-ART", description="A-Device",
@@ -69,6 +72,18 @@ def snapshot(company_id):
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
         "company": rows(Company, Company.id == company_id),
     }
+
+
+def readable(response) -> str:
+    """A response's text; for a workbook (XLSX, a zip) the text of every part inside it."""
+    import io
+    import zipfile
+
+    data = response.get_data()
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return " ".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    return data.decode("utf-8", "replace")
 
 
 def markers(order):
@@ -199,10 +214,10 @@ def test_company_b_pages_without_ids_show_nothing_of_company_a(app, request, com
             continue
         if rule.rule in ("/logout/",):
             continue
-        for query in ("", "?q=A-SECRET", f"?q={company_a_data.rma_number}", "?_flt_0_company=1&_flt_0_reference=A",
-                      "?q=A-DEVICE&state=all"):
+        for query in ("", "?q=A-SECRET", "?q=A-SERIAL", "?q=0815", f"?q={company_a_data.rma_number}",
+                      "?_flt_0_company=1&_flt_0_reference=A"):
             response = client.get(rule.rule + query)
-            body = _visible(response)
+            body = readable(response)
             assert not [m for m in secret[1:] if m in body], (rule.rule, query)
             rows = body[body.find("<tbody"):body.find("</tbody>")] if "<tbody" in body else ""
             assert company_a_data.rma_number not in rows, (rule.rule, query)
@@ -277,6 +292,8 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/export.csv",
         "/cc/orders/new",
         "/cc/devices/history",
+        "/cc/orders/from-file", "/cc/orders/from-file/confirm",
+        "/cc/devices/search",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
         "/cc/statistics/", "/cc/statistics/csv",
         "/cc/devices/", "/cc/devices/<int:pk>", "/cc/devices/new", "/cc/devices/<int:pk>/edit",
@@ -306,3 +323,46 @@ def test_statistics_show_company_b_only_its_own_figures(app, company_a_data, com
     employee = _client_for(app, customer_b)
     for url in ("/cc/statistics/", "/cc/statistics/csv"):
         assert employee.get(url).status_code == 403
+
+
+def test_company_b_finds_none_of_a_devices(app, company_a, company_admin_a, customer_b, company_admin_b):
+    """The serial-number search answers from the caller's company only."""
+    from tests.conftest import _client_for
+
+    db.session.add(Device(company_id=company_a.id, serial_number="A-SERIAL-0815", description="A-Device"))
+    db.session.commit()
+    a_client = _client_for(app, company_admin_a)
+    assert [d["serial_number"] for d in a_client.get("/cc/devices/search?q=0815").get_json()] == ["A-SERIAL-0815"]
+    for user in (customer_b, company_admin_b):
+        client = _client_for(app, user)
+        for q in ("0815", "A-SERIAL", "A-SERIAL-0815", "%", "__"):
+            response = client.get("/cc/devices/search", query_string={"q": q})
+            assert response.status_code == 200 and response.get_json() == [], q
+
+
+def test_company_b_cannot_confirm_a_order_preview(app, company_a, company_admin_a, customer_b, company_admin_b):
+    """An order preview from a file is bound to its user and company: B (or another user of A)
+    confirming A's token saves nothing, and A's preview stays A's."""
+    import io
+
+    from tests.conftest import _client_for
+
+    a_client = _client_for(app, company_admin_a)
+    csv = "Bezeichnung;Seriennummer;Menge;Fehlerbeschreibung\nA-Device;A-NEW-1;1;A-FAULT\n".encode()
+    response = a_client.post("/cc/orders/from-file", content_type="multipart/form-data",
+                             data={"reference": "A-FILE-REF", "file": (io.BytesIO(csv), "a.csv")})
+    assert response.status_code == 200
+    token = re.search(r'name="token" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    other_a = make_user(company_a, "Company Admin", email="second@alpha.example")
+    before = snapshot(company_a.id)
+    for user in (customer_b, company_admin_b, other_a):
+        response = _client_for(app, user).post("/cc/orders/from-file/confirm",
+                                               data={"token": token, "add_serial": "A-NEW-1"})
+        assert response.status_code == 302 and "A-FILE-REF" not in response.get_data(as_text=True)
+    assert snapshot(company_a.id) == before
+    assert db.session.scalars(select(Order).where(Order.reference == "A-FILE-REF")).all() == []
+    assert db.session.scalars(select(Device).where(Device.serial_number == "A-NEW-1")).all() == []
+    # A's own preview is still there for A
+    assert a_client.post("/cc/orders/from-file/confirm", data={"token": token}).status_code == 302
+    order = db.session.scalars(select(Order).where(Order.reference == "A-FILE-REF")).one()
+    assert order.company_id == company_a.id and len(order.items) == 1

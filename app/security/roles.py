@@ -57,6 +57,7 @@ CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PER
     *_crud("PortalDevices", "can_list", "can_show"),
     ("can_show", "PortalDeviceHistory"),
     ("can_get", "DevicesApi"),
+    ("can_search", "PortalDeviceSearch"),  # serial numbers of the own company's register, as you type
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
     ("menu_access", "Portal devices"),

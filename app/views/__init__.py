@@ -21,7 +21,9 @@ def register_views(appbuilder) -> None:
     from app.views.dashboard import StaffDashboardView
     from app.views.devices import PortalDeviceView
     from app.views.device_history import PortalDeviceHistoryView, StaffDeviceHistoryView
+    from app.views.device_search import PortalDeviceSearchView
     from app.views.mydata import MyDataView, PortalEmployeeView
+    from app.views.order_import import PortalOrderImportView
     from app.views.portal import PortalHomeView, PortalOrderView
     from app.views.quotes import PortalQuoteView
     from app.views.public import PublicOrderView, PublicStatusView, limit_public_forms
@@ -45,6 +47,8 @@ def register_views(appbuilder) -> None:
     )
     appbuilder.add_view_no_menu(PortalQuoteView)
     appbuilder.add_view_no_menu(PortalDeviceHistoryView)
+    appbuilder.add_view_no_menu(PortalDeviceSearchView)
+    appbuilder.add_view_no_menu(PortalOrderImportView)
     appbuilder.add_view_no_menu(MyDataView)
     appbuilder.add_view_no_menu(PortalApiKeyView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)

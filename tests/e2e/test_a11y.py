@@ -97,6 +97,7 @@ def _seed(app, language: str) -> dict:
 def _portal_pages(ids: dict) -> list[str]:
     return [
         "/cc/orders/", f"/cc/orders/{ids['order']}", "/cc/orders/new", f"/cc/orders/{ids['order']}/slip",
+        "/cc/orders/from-file",
         "/cc/my-data/", "/cc/my-data/?tab=password", "/cc/my-data/?tab=settings",
         "/cc/devices/",
         "/cc/orders/99999999",  # the error page
@@ -210,6 +211,17 @@ def _journey_customer(page, ids, problems):
         page.goto("/cc/orders/new")
         submit(page, page.locator("form#order-form button[type=submit], form button[type=submit]").last)
         _check(page, "new order with errors", problems)
+    with step("an order from a file: a preview with errors per row, then one without (new serial numbers listed)"):
+        for name, body, shown in (
+                ("errors.csv", "Bezeichnung;Menge;Fehlerbeschreibung\n;0;defekt\nPumpe;1;\n", "#preview-errors"),
+                ("good.csv", "Bezeichnung;Seriennummer;Menge;Fehlerbeschreibung\nPumpe;SN-A11Y-1;1;leckt\n",
+                 "#preview-articles")):
+            page.goto("/cc/orders/from-file")
+            page.locator("#reference").fill("PO-A11Y")
+            page.locator("#file").set_input_files({"name": name, "mimeType": "text/csv", "buffer": body.encode()})
+            submit(page, page.locator("#show-preview"))
+            expect(page.locator(shown)).to_be_visible()
+            _check(page, f"order from file: {name}", problems)
 
 
 def _journey_company_admin(page, ids, problems):

@@ -105,6 +105,34 @@ class FilterDue(BaseFilter):
         return query.filter(condition) if condition is not None else query
 
 
+WARRANTY_IN, WARRANTY_EXPIRED, WARRANTY_UNKNOWN = "in", "expired", "unknown"
+
+
+class FilterWarranty(BaseFilter):
+    """Orders with at least one article in warranty, expired or of unknown warranty (as created).
+
+    An EXISTS on the articles per order, so the list keeps reading its 25 rows by the
+    order index; the articles are found by order id and the in_warranty column.
+    """
+
+    name = _l("Is")
+    arg_name = "wty"
+
+    def apply(self, query, value):
+        value = (value or "").strip()
+        state = {WARRANTY_IN: OrderItem.in_warranty == True,  # noqa: E712 (= TRUE uses the index)
+                 WARRANTY_EXPIRED: OrderItem.in_warranty == False,  # noqa: E712
+                 WARRANTY_UNKNOWN: OrderItem.in_warranty.is_(None)}.get(value)
+        if state is None:
+            return query
+        return query.filter(select(OrderItem.id).where(OrderItem.order_id == Order.id, state).exists())
+
+
+def warranty_choices() -> list[tuple[str, str]]:
+    return [(WARRANTY_IN, str(_l("In warranty"))), (WARRANTY_EXPIRED, str(_l("Expired"))),
+            (WARRANTY_UNKNOWN, str(_l("Unknown")))]
+
+
 def due_choices() -> list[tuple[str, str]]:
     return [(OVERDUE, str(_l("Overdue"))), (DUE_SOON, str(_l("Due within 2 days")))]
 
@@ -123,6 +151,8 @@ class OrderFilterConverter(SQLAFilterConverter):
             return [FilterStatus(col_name, self.datamodel)]
         if col_name == "due_date":
             return [FilterDue(col_name, self.datamodel)]
+        if col_name == "warranty":
+            return [FilterWarranty(col_name, self.datamodel)]
         filters = super().convert(col_name)
         if col_name == "rma_number":
             filters[0] = FilterRmaStartsWith(col_name, self.datamodel)
@@ -134,6 +164,14 @@ class OrderInterface(SQLAInterface):
     in the same query (FAB loads company, status and creator row by row otherwise)."""
 
     filter_converter_class = OrderFilterConverter
+
+    def get_filters(self, search_columns=None, search_filters=None):
+        # FAB applies ?_flt_ arguments only for the model's own columns (Filters._all_filters, built
+        # from get_columns_list); the articles' warranty is no column of the order, so it is added.
+        filters = super().get_filters(search_columns, search_filters)
+        if "warranty" in filters.get_search_filters():
+            filters._all_filters = {**filters._all_filters, "warranty": filters.get_search_filters()["warranty"]}
+        return filters
 
     def apply_all(self, query, *args, **kwargs):
         query = super().apply_all(query, *args, **kwargs)
