@@ -138,6 +138,13 @@ class Config:
     # the promised turnaround in working days (Mon-Fri) when a company has none of its own
     TURNAROUND_DAYS = env_int("TURNAROUND_DAYS", 10)
 
+    # Devices: an article whose serial number comes back within this many days of its order being
+    # shipped back (status code REPEAT_REPAIR_STATUS, or any final status) is a repeat repair
+    REPEAT_REPAIR_DAYS = env_int("REPEAT_REPAIR_DAYS", 90)
+    REPEAT_REPAIR_STATUS = env_str("REPEAT_REPAIR_STATUS", "shipped_back")
+    # the largest device or article file (rows) an import reads
+    IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1000)
+
     # Mail
     MAIL_SERVER = env_str("MAIL_SERVER")
     MAIL_PORT = env_int("MAIL_PORT", 25)

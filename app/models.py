@@ -257,7 +257,8 @@ class Order(Model):
     status: Mapped[OrderStatus] = relationship(OrderStatus)
     created_by: Mapped[Optional[PortalUser]] = relationship(PortalUser, foreign_keys=[created_by_id])
     items: Mapped[list["OrderItem"]] = relationship(
-        "OrderItem", back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
+        "OrderItem", back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id",
+        foreign_keys="OrderItem.order_id",
     )
     attachments: Mapped[list["Attachment"]] = relationship(
         "Attachment", back_populates="order", cascade="all, delete-orphan", order_by="Attachment.id"
@@ -297,8 +298,16 @@ class OrderItem(Model):
     serial_number: Mapped[Optional[str]] = mapped_column(String(100), index=True)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     fault_description: Mapped[Optional[str]] = mapped_column(Text)
+    # the warranty as it stood when the order was created (from the company's device register):
+    # warranty_until None = unknown; in_warranty None = unknown
+    warranty_until: Mapped[Optional[dt.date]] = mapped_column(Date)
+    in_warranty: Mapped[Optional[bool]] = mapped_column(Boolean, index=True)
+    # the earlier order of the same serial number that was completed within REPEAT_REPAIR_DAYS
+    repeat_of_order_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("repair_order.id"),
+                                                              nullable=True, index=True)
 
-    order: Mapped[Order] = relationship(Order, back_populates="items")
+    order: Mapped[Order] = relationship(Order, back_populates="items", foreign_keys=[order_id])
+    repeat_of: Mapped[Optional[Order]] = relationship(Order, foreign_keys=[repeat_of_order_id])
     attachments: Mapped[list["Attachment"]] = relationship(
         "Attachment", back_populates="item", order_by="Attachment.id"
     )
@@ -551,3 +560,37 @@ class QuoteLine(Model):
 
     quote: Mapped[Quote] = relationship(Quote, back_populates="lines")
     item: Mapped[Optional[OrderItem]] = relationship(OrderItem)
+
+
+class Device(Model):
+    """A device in a company's register: one serial number per company, with its warranty."""
+
+    __tablename__ = "device"
+    __table_args__ = (
+        UniqueConstraint("company_id", "serial_number", name="uq_device_company_serial"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(Integer, ForeignKey("company.id"), nullable=False, index=True)
+    serial_number: Mapped[str] = mapped_column(String(100), nullable=False)
+    article_number: Mapped[Optional[str]] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(200), nullable=False)
+    delivered_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    warranty_until: Mapped[Optional[dt.date]] = mapped_column(Date)
+    location: Mapped[Optional[str]] = mapped_column(String(100))  # location or cost centre
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    company: Mapped[Company] = relationship(Company)
+
+    def warranty_state(self, on: Optional[dt.date] = None) -> Optional[bool]:
+        """True in warranty, False expired, None unknown (no warranty end known)."""
+        if self.warranty_until is None:
+            return None
+        return self.warranty_until >= (on or utcnow().date())
+
+    def __repr__(self) -> str:
+        return f"{self.serial_number} {self.description}"

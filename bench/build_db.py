@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 from app.services.turnaround import add_working_days  # noqa: E402  (a pure function)
 
 # Bump when the generated data changes: a cached database with another version is rebuilt.
-VERSION = "6"  # 5: due dates and completion times; 6: orders older than OPEN_DAYS are done
+VERSION = "7"  # 5: due dates and completion times; 6: orders older than OPEN_DAYS are done; 7: devices
 OPEN_DAYS = 90
 TURNAROUND_DAYS = 10  # config.py's default promise
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR") or (Path(__file__).resolve().parent / "data"))
@@ -222,6 +222,8 @@ ORDER_COLS = ("id", "rma_number", "company_id", "source", "reference", "customer
               "created_by_id", "created_at", "updated_at", "due_date", "completed_at")
 ITEM_COLS = ("id", "order_id", "company_id", "article_number", "description", "serial_number", "quantity",
              "fault_description")
+DEVICE_COLS = ("id", "company_id", "serial_number", "article_number", "description", "delivered_on",
+               "warranty_until", "location", "note", "active", "created_at", "updated_at")
 CHANGE_COLS = ("id", "order_id", "company_id", "from_status_id", "to_status_id", "changed_by_id", "changed_at",
                "note")
 
@@ -239,6 +241,8 @@ class Generator:
         self.changes = 0
         self.counters: dict[int, int] = {}
         self.big_newest: list[tuple[int, int, int]] = []  # (order id, items, changes) of company 1
+        self.big_ids: list[int] = []  # every order id of company 1
+        self.devices_made = 0
 
     # company c > login_companies has one employee, bulk user id:
     def bulk_user_id(self, c: int) -> int:
@@ -285,6 +289,7 @@ class Generator:
         day = (lambda d: d.isoformat()) if isinstance(fmt(dt.datetime(2000, 1, 1)), str) else (lambda d: d)
         staff_id = self.accounts["staff"]["id"]
         big = set(rng.sample(range(shape.orders), shape.big_orders))
+        self.big_ids = sorted(i + 1 for i in big)
         others = shape.companies - 1
         start = self.now - dt.timedelta(days=shape.span_days)
         step = (self.now - start) / shape.orders
@@ -333,6 +338,33 @@ class Generator:
                    creator_id, fmt(created), fmt(t),
                    # the promise as the services set it: TURNAROUND_DAYS working days; completed when final
                    day(add_working_days(created.date(), TURNAROUND_DAYS)), fmt(t) if path[-1] in final else None)
+
+
+    def devices(self) -> Iterator[tuple]:
+        """As many devices as orders: company 1 one per order, the serial number of the order's first
+        article (so its service history has an order); the other companies share the rest evenly."""
+        shape, fmt = self.shape, self.fmt
+        rng = random.Random(shape.seed + 1)
+        day = (lambda d: d.isoformat()) if isinstance(fmt(dt.datetime(2000, 1, 1)), str) else (lambda d: d)
+        created = fmt(dt.datetime(2020, 1, 1))
+        today = self.now.date()
+        others = shape.companies - 1
+        rest = shape.orders - len(self.big_ids)
+        per, extra = divmod(rest, others) if others else (0, 0)
+
+        def row(c: int, serial: str) -> tuple:
+            self.devices_made += 1
+            delivered = today - dt.timedelta(days=rng.randint(0, 5 * 365))
+            warranty = None if rng.random() < 0.1 else delivered + dt.timedelta(days=2 * 365)
+            return (self.devices_made, c, serial, f"A-{rng.randint(1000, 9999)}", DEVICES[rng.randrange(10)],
+                    day(delivered), day(warranty) if warranty else None, f"Kostenstelle {rng.randint(100, 999)}",
+                    None, self.bool(rng.random() < 0.95), created, created)
+
+        for oid in self.big_ids:
+            yield row(1, f"SN{oid:07d}0")
+        for k, c in enumerate(range(2, shape.companies + 1)):
+            for j in range(per + (1 if k < extra else 0)):
+                yield row(c, f"SN{c:06d}-{j:02d}")
 
 
 # -- 3. loaders ----------------------------------------------------------------------------------
@@ -445,7 +477,8 @@ class PostgresLoader:
 
 
 # -- 4. build ------------------------------------------------------------------------------------
-BULK_TABLES = ("company", "ab_user", "ab_user_role", "repair_order", "order_item", "status_change", "counter")
+BULK_TABLES = ("company", "ab_user", "ab_user_role", "repair_order", "order_item", "status_change", "device",
+               "counter")
 
 
 def build(url: str, shape: Shape, workdir: Path | None = None, analyze: bool | None = None,
@@ -486,6 +519,9 @@ def build(url: str, shape: Shape, workdir: Path | None = None, analyze: bool | N
         changes.clear()
     t_rows = time.perf_counter() - t1
     say(f"{shape.orders:,} orders, {gen.items:,} articles, {gen.changes:,} status changes: {t_rows:.1f} s")
+    t1 = time.perf_counter()
+    loader.insert("device", DEVICE_COLS, gen.devices())
+    say(f"{gen.devices_made:,} devices: {time.perf_counter() - t1:.1f} s")
     # RMA counters: new orders continue after the numbers used; customer numbers likewise
     for year, n in gen.counters.items():
         loader.execute("DELETE FROM counter WHERE name = %s", (f"rma-{year}",))
@@ -512,8 +548,10 @@ def build(url: str, shape: Shape, workdir: Path | None = None, analyze: bool | N
         "accounts": accounts | {"bulk_password_hash": None},
         "big_company_id": 1,
         "detail_order_id": detail,
+        # a registered serial number of company 1 with its order (the service history's scenario)
+        "device_serial": f"SN{detail:07d}0",
         "counts": {"companies": shape.companies, "orders": shape.orders, "items": gen.items,
-                   "status_changes": gen.changes, "users": len(accounts["companies"]) * 2 + 2
+                   "status_changes": gen.changes, "devices": gen.devices_made, "users": len(accounts["companies"]) * 2 + 2
                    + shape.companies - shape.login_companies},
         "reset_order": table_maxima(url),
         "rma_prefix": f"RMA-{current_year}-0000",

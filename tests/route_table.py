@@ -47,6 +47,8 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalOrderView.list": PORTAL,
     "PortalOrderView.show": PORTAL,
     "PortalOrderView.add": WITH_COMPANY,
+    "PortalOrderImportView.upload": WITH_COMPANY,  # an order from a file, through a preview
+    "PortalOrderImportView.confirm": WITH_COMPANY,  # only the user's own preview, else 404
     "PortalOrderView.upload": PORTAL,
     "PortalOrderView.download": PORTAL,
     "PortalOrderView.message": PORTAL,
@@ -63,11 +65,18 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalQuoteView.accept": COMPANY_ADMINS,
     "PortalQuoteView.reject": COMPANY_ADMINS,
     "PortalQuoteView.pdf": PORTAL,
+    "PortalDeviceSearchView.search": PORTAL,  # the caller's company's register only (admins: none)
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,
+    # the device register: the user's own company (no company in the address); admins hold the
+    # permissions but have no company: an empty list, and 403 where a company is needed
+    **{f"PortalDeviceView.{m}": PORTAL for m in ("list", "show", "export_csv", "export_xlsx")},
+    **{f"PortalDeviceView.{m}": COMPANY_ADMINS for m in ("add", "edit", "retire", "reactivate", "import_file",
+                                                          "import_confirm", "template_csv", "template_xlsx")},
     "PortalStatisticsView.index": COMPANY_ADMINS,  # the admin's own company only: no id in the address
     "PortalStatisticsView.csv": COMPANY_ADMINS,
+    "PortalDeviceHistoryView.history": PORTAL,  # the company's own orders only (admins: none)
     # the REST API's description and Swagger UI (the description holds no data)
     "OpenApi.get": LOGGED_IN,
     "SwaggerView.show": LOGGED_IN,
@@ -75,6 +84,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"OrderApi.{m}": NOBODY for m in ("get_list", "get", "info", "post", "history", "list_files", "download",
                                          "upload")},
     **{f"QuoteApi.{m}": NOBODY for m in ("get_quote", "accept", "reject")},
+    **{f"DeviceApi.{m}": NOBODY for m in ("get_list", "get", "history", "post", "put")},
     # the staff backend
     **{f"StaffOrderView.{m}": BACKEND for m in ("list", "show", "add", "edit", "change_status", "add_item",
                                                  "download_file", "message", "slip", "slip_pdf",
@@ -90,9 +100,11 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffOutboxView.{m}": BACKEND for m in ("list", "show")},
+    **{f"StaffDeviceView.{m}": BACKEND for m in ("list", "show", "edit")},
     "StaffDashboardView.index": BACKEND,
     "StaffStatisticsView.show": BACKEND,
     "StaffStatisticsView.csv": BACKEND,
+    "StaffDeviceHistoryView.history": BACKEND,
     # FAB's security views: admins only
     **{f"{view}.{m}": ADMIN_ONLY for view in ("PortalUserDBModelView", "RoleModelView", "UserGroupModelView")
        for m in FAB_CRUD},
@@ -121,4 +133,8 @@ API_ROUTE_TABLE: dict[str, frozenset] = {
     # company admins and the employees they allow (quotes.may_decide); staff never decide
     "QuoteApi.accept": COMPANY_ADMINS,
     "QuoteApi.reject": COMPANY_ADMINS,
+    **{f"DeviceApi.{m}": API_USERS for m in ("get_list", "get", "history")},  # staff read every company's
+    # company admins and their keys keep the register; staff never add devices (the admin has no company: 403)
+    "DeviceApi.post": COMPANY_ADMINS,
+    "DeviceApi.put": COMPANY_ADMINS,
 }

@@ -281,3 +281,26 @@ def test_the_description_says_which_pages_there_are(app, key_a):
     assert (page["minimum"], page["maximum"]) == (0, 1_000_000)
     assert app.test_client().get(API + "/", query_string={"q": "(page:1000000)"},
                                  headers=auth(key_a)).get_json()["result"] == []
+
+
+def test_devices_are_described_as_they_answer(app, key_a):
+    """The devices' operations, their 400/404/409 answers and the device's fields as the API sends them."""
+    described = spec(app, key_a)
+    paths = described["paths"]
+    for method in ("put", "patch"):
+        responses = paths["/api/v1/devices/{pk}"][method]["responses"]
+        assert {"200", "400", "401", "403", "404", "409", "413"} <= set(responses), method
+    assert "409" in paths["/api/v1/devices/"]["post"]["responses"]
+    page = next(p for p in paths["/api/v1/devices/"]["get"]["parameters"] if p["name"] == "page")
+    assert (page["schema"]["minimum"], page["schema"]["maximum"]) == (0, 1_000_000)
+    client = app.test_client()
+    created = client.post("/api/v1/devices/", headers=auth(key_a),
+                          json={"serial_number": "C-1", "description": "Contract", "warranty_until": "2031-01-01"})
+    assert created.status_code == 201
+    device = created.get_json()["result"]
+    assert set(device) == set(described["components"]["schemas"]["Device"]["required"])
+    assert device["created_at"].endswith("Z") and device["warranty"] == "in"
+    duplicate = client.post("/api/v1/devices/", headers=auth(key_a), json={"serial_number": "C-1", "description": "x"})
+    assert duplicate.status_code == 409 and set(duplicate.get_json()) == {"message"}
+    history = client.get("/api/v1/devices/history?serial=C-1", headers=auth(key_a)).get_json()
+    assert set(history) == set(described["components"]["schemas"]["DeviceHistory"]["required"])

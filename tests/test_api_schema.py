@@ -21,6 +21,7 @@ from flask.globals import _cv_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.config._phases import InferenceConfig
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -100,6 +101,10 @@ def api_schema(fuzzed):
     app, headers, _known = fuzzed
     schema = schemathesis.openapi.from_wsgi("/api/v1/_openapi", isolated(app), headers=headers)
     schema.config.generation.update(max_examples=EXAMPLES)
+    # the stateful run follows the description's own links only. Links Schemathesis infers (e.g. from a
+    # new device to changing it) depend on the database's state — a serial number added in one run is
+    # a 409 when Hypothesis replays it — which Hypothesis refuses as flaky
+    schema.config.phases.stateful.inference = InferenceConfig(algorithms=[])
     return schema
 
 
@@ -125,6 +130,8 @@ OPERATIONS = [
     ("GET", "/api/v1/orders/{pk}/files"), ("POST", "/api/v1/orders/{pk}/files"),
     ("GET", "/api/v1/orders/{pk}/files/{file_id}"), ("GET", "/api/v1/orders/{pk}/quote"),
     ("POST", "/api/v1/orders/{pk}/quote/accept"), ("POST", "/api/v1/orders/{pk}/quote/reject"),
+    ("GET", "/api/v1/devices/"), ("POST", "/api/v1/devices/"), ("GET", "/api/v1/devices/{pk}"),
+    ("PUT", "/api/v1/devices/{pk}"), ("PATCH", "/api/v1/devices/{pk}"), ("GET", "/api/v1/devices/history"),
     ("POST", "/api/v1/security/login"),
     ("POST", "/api/v1/security/refresh"), ("GET", "/api/v1/menu/"), ("GET", "/api/{version}/_openapi"),
 ]

@@ -18,6 +18,7 @@ def test_bench_smoke(tmp_path, pg_cluster):
         url = pg_cluster.url("bench_smoke")
     meta = build_db.build(url, SHAPE, workdir=tmp_path / "build", quiet=True)
     assert meta["counts"]["orders"] == 400 and meta["counts"]["items"] >= 400
+    assert meta["counts"]["devices"] == 400
     from sqlalchemy import create_engine, text as sql
 
     engine = create_engine(url)
@@ -36,7 +37,9 @@ def test_bench_smoke(tmp_path, pg_cluster):
                 "sql_portal_list", "sql_staff_list", "sql_portal_detail", "sql_floor_list",
                 "portal_statistics_p50_ms", "portal_statistics_10k_p50_ms", "sql_portal_statistics",
                 "staff_list_overdue_p50_ms", "quote_order_page_p50_ms", "quote_accept_p50_ms", "quote_pdf_p50_ms",
-                "sql_quote_order_page"):
+                "sql_quote_order_page", "import_preview_1000_p50_ms", "import_preview_1000_peak_mb",
+                "import_save_1000_p50_ms", "device_history_p50_ms",
+                "device_search_p50_ms"):
         assert results[key] > 0, key
     assert results["upload_50mb_rss_delta_mb"] >= 0
     assert not results["vanilla_staff_list_is_lower_bound"]
@@ -54,5 +57,10 @@ def test_bench_smoke(tmp_path, pg_cluster):
             assert conn.execute(text("SELECT COUNT(*) FROM repair_order")).scalar() == 400
             assert conn.execute(text("SELECT COUNT(*) FROM attachment")).scalar() == 0
             assert conn.execute(text("SELECT COUNT(*) FROM quote")).scalar() == 0
+            assert conn.execute(text("SELECT COUNT(*) FROM device")).scalar() == 400
+            # company 1's devices are the serial numbers of its orders: the history finds each one's order
+            assert conn.execute(text(
+                "SELECT COUNT(*) FROM device d WHERE d.company_id = 1 AND EXISTS (SELECT 1 FROM order_item i "
+                "WHERE i.company_id = 1 AND i.serial_number = d.serial_number)")).scalar() == 100
     finally:
         engine.dispose()

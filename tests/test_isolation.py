@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Company, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
+from app.models import Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
 from app.services.orders import change_status
-from tests.factories import make_order
+from tests.factories import make_order, make_user
 from tests.helpers import new_order_data, upload
 
 ALLOWED = {302, 400, 401, 403, 404, 405}
@@ -22,7 +22,10 @@ SKIP_PREFIXES = ("/static/", "/appbuilder/", "/favicon.ico")  # static files, th
 
 @pytest.fixture
 def company_a_data(app, customer_client, company_a, customer_a, company_admin_a, staff_user):
-    """Company A with an order, articles, files (order + article) and a status history."""
+    """Company A with an order, articles, files (order + article), a status history and a register."""
+    db.session.add(Device(company_id=company_a.id, serial_number="A-SERIAL-0815", article_number="A-ART",
+                          description="A-Device", note="A-DEVICE-NOTE", location="A-LOCATION"))
+    db.session.commit()
     response = customer_client.post(
         "/cc/orders/new", content_type="multipart/form-data",
         data=new_order_data("A-SECRET-REF", [dict(article_number="A-ART", description="A-Device",
@@ -40,6 +43,8 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
     quotes.send(sent, staff_user)
     quotes.save_draft(order, staff_user, lines=[dict(text="A-DRAFT-LINE", quantity="1", unit_price="10")],
                       vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
+    db.session.add(Device(company_id=order.company_id, serial_number="A-DEVICE-SN", description="A-DEVICE-DESC",
+                          location="A-DEVICE-LOC"))
     db.session.commit()
     assert len(order.attachments) == 2
     return order
@@ -58,6 +63,7 @@ def snapshot(company_id):
         "history": rows(StatusChange, StatusChange.company_id == company_id),
         "quotes": rows(Quote, Quote.company_id == company_id),
         "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
+        "devices": rows(Device, Device.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
                    u.may_approve_quotes)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
@@ -65,15 +71,29 @@ def snapshot(company_id):
     }
 
 
+def readable(response) -> str:
+    """A response's text; for a workbook (XLSX, a zip) the text of every part inside it."""
+    import io
+    import zipfile
+
+    data = response.get_data()
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return " ".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    return data.decode("utf-8", "replace")
+
+
 def markers(order):
     return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
-            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE"]
+            "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE", "A-DEVICE-SN", "A-DEVICE-DESC", "A-DEVICE-LOC",
+            "A-DEVICE-NOTE", "A-LOCATION"]
 
 
 def candidate_values(order, company_a, users):
     quotes = db.session.scalars(select(Quote).where(Quote.order_id == order.id)).all()
     ids = {order.id, company_a.id, *(i.id for i in order.items), *(a.id for a in order.attachments),
-           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes)}
+           *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes),
+           *db.session.scalars(select(Device.id).where(Device.company_id == company_a.id))}
     names = [a.stored_name for a in order.attachments] + [f"{a.stored_name}_sep_{a.original_name}"
                                                           for a in order.attachments]
     return sorted(str(i) for i in ids), names
@@ -146,7 +166,9 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
         tried += 1
         assert response.status_code in ALLOWED, (method, url, response.status_code)
         if how != "session":
-            assert response.status_code in (404, 405), (method, url, response.status_code)
+            # B's employee may not change devices at all: 403 before anything is looked up
+            refused = (403, 404, 405) if who == "customer_b" and url.startswith("/api/v1/devices/") else (404, 405)
+            assert response.status_code in refused, (method, url, response.status_code)
         body = response.get_data(as_text=True)
         leaked = [m for m in secret if m in body]
         assert not leaked, (method, url, leaked)
@@ -160,6 +182,20 @@ def test_company_b_gets_nothing_of_company_a_on_any_route(app, request, company_
                 assert response.status_code == 200, (path, query)
                 body = response.get_data(as_text=True)
                 assert not [m for m in secret if m in body], (path, query)
+        # the register and the service history: searched by A's serial number and texts
+        for path in ("/api/v1/devices/?q=A-SERIAL-0815", "/api/v1/devices/?q=A-REGISTER", "/api/v1/devices/",
+                     "/api/v1/devices/?q=A-LOCATION&active=true", "/api/v1/devices/history?serial=A-SERIAL-0815"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, path
+            body = response.get_data(as_text=True)
+            # the history repeats the serial number asked for; nothing else of A's
+            assert not [m for m in secret if m in body and not (m == "A-SERIAL-0815" and "serial=" in path)], path
+            assert response.get_json()["result"] == [] and response.get_json().get("devices", []) == [], path
+    else:  # the portal's service history of A's serial number (the page repeats the serial asked for)
+        response = client.get("/cc/devices/history?serial=A-SERIAL-0815")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'class="history-order"' not in body
+        assert not [m for m in secret if m in body and m != "A-SERIAL-0815"]
     assert snapshot(company_a.id) == before
     assert db.session.scalars(select(Attachment).where(Attachment.original_name == "evil.pdf")).all() == []
 
@@ -175,12 +211,25 @@ def test_company_b_pages_without_ids_show_nothing_of_company_a(app, request, com
             continue
         if rule.rule in ("/logout/",):
             continue
-        for query in ("", "?q=A-SECRET", f"?q={company_a_data.rma_number}", "?_flt_0_company=1&_flt_0_reference=A"):
+        for query in ("", "?q=A-SECRET", "?q=A-SERIAL", "?q=0815", f"?q={company_a_data.rma_number}",
+                      "?_flt_0_company=1&_flt_0_reference=A"):
             response = client.get(rule.rule + query)
-            body = response.get_data(as_text=True)
+            body = readable(response)
             assert not [m for m in secret[1:] if m in body], (rule.rule, query)
             rows = body[body.find("<tbody"):body.find("</tbody>")] if "<tbody" in body else ""
             assert company_a_data.rma_number not in rows, (rule.rule, query)
+
+
+def _visible(response) -> str:
+    """A response as text: a workbook (the device export) by its cells, which the zip would hide."""
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        import io
+
+        import openpyxl
+        workbook = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+        return " ".join(str(v) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)
+                        for v in row if v is not None)
+    return response.get_data(as_text=True)
 
 
 def test_file_downloads_of_company_a_are_refused_to_company_b_by_every_address(app, company_a_data, customer_b):
@@ -239,8 +288,15 @@ def test_every_portal_route_is_known(app):
         "/cc/orders/<int:pk>/quote/pdf",
         "/cc/orders/export.csv",
         "/cc/orders/new",
+        "/cc/devices/history",
+        "/cc/orders/from-file", "/cc/orders/from-file/confirm",
+        "/cc/devices/search",
         "/cc/register/", "/cc/register/done", "/cc/set-password/<token>",
         "/cc/statistics/", "/cc/statistics/csv",
+        "/cc/devices/", "/cc/devices/<int:pk>", "/cc/devices/new", "/cc/devices/<int:pk>/edit",
+        "/cc/devices/<int:pk>/retire", "/cc/devices/<int:pk>/reactivate", "/cc/devices/import",
+        "/cc/devices/import/confirm", "/cc/devices/template.csv", "/cc/devices/template.xlsx",
+        "/cc/devices/export.csv", "/cc/devices/export.xlsx",
     ])
 
 
@@ -264,3 +320,46 @@ def test_statistics_show_company_b_only_its_own_figures(app, company_a_data, com
     employee = _client_for(app, customer_b)
     for url in ("/cc/statistics/", "/cc/statistics/csv"):
         assert employee.get(url).status_code == 403
+
+
+def test_company_b_finds_none_of_a_devices(app, company_a, company_admin_a, customer_b, company_admin_b):
+    """The serial-number search answers from the caller's company only."""
+    from tests.conftest import _client_for
+
+    db.session.add(Device(company_id=company_a.id, serial_number="A-SERIAL-0815", description="A-Device"))
+    db.session.commit()
+    a_client = _client_for(app, company_admin_a)
+    assert [d["serial_number"] for d in a_client.get("/cc/devices/search?q=0815").get_json()] == ["A-SERIAL-0815"]
+    for user in (customer_b, company_admin_b):
+        client = _client_for(app, user)
+        for q in ("0815", "A-SERIAL", "A-SERIAL-0815", "%", "__"):
+            response = client.get("/cc/devices/search", query_string={"q": q})
+            assert response.status_code == 200 and response.get_json() == [], q
+
+
+def test_company_b_cannot_confirm_a_order_preview(app, company_a, company_admin_a, customer_b, company_admin_b):
+    """An order preview from a file is bound to its user and company: B (or another user of A)
+    confirming A's token saves nothing, and A's preview stays A's."""
+    import io
+
+    from tests.conftest import _client_for
+
+    a_client = _client_for(app, company_admin_a)
+    csv = "Bezeichnung;Seriennummer;Menge;Fehlerbeschreibung\nA-Device;A-NEW-1;1;A-FAULT\n".encode()
+    response = a_client.post("/cc/orders/from-file", content_type="multipart/form-data",
+                             data={"reference": "A-FILE-REF", "file": (io.BytesIO(csv), "a.csv")})
+    assert response.status_code == 200
+    token = re.search(r'name="token" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    other_a = make_user(company_a, "Company Admin", email="second@alpha.example")
+    before = snapshot(company_a.id)
+    for user in (customer_b, company_admin_b, other_a):
+        response = _client_for(app, user).post("/cc/orders/from-file/confirm",
+                                               data={"token": token, "add_serial": "A-NEW-1"})
+        assert response.status_code == 302 and "A-FILE-REF" not in response.get_data(as_text=True)
+    assert snapshot(company_a.id) == before
+    assert db.session.scalars(select(Order).where(Order.reference == "A-FILE-REF")).all() == []
+    assert db.session.scalars(select(Device).where(Device.serial_number == "A-NEW-1")).all() == []
+    # A's own preview is still there for A
+    assert a_client.post("/cc/orders/from-file/confirm", data={"token": token}).status_code == 302
+    order = db.session.scalars(select(Order).where(Order.reference == "A-FILE-REF")).one()
+    assert order.company_id == company_a.id and len(order.items) == 1

@@ -35,7 +35,7 @@ def test_roles_hold_exactly_their_declared_permissions(app):
     # each caller by company in code: tests/test_api.py), never a portal or company view
     shared = set(ROLE_CONFIGS[roles.STAFF]) & set(ROLE_CONFIGS[roles.COMPANY_ADMIN])
     assert shared == set(roles.MY_DATA_PERMISSIONS) | set(roles.API_DOCS_PERMISSIONS) | {
-        ("can_get", "OrdersApi"), ("can_info", "OrdersApi")}
+        ("can_get", "OrdersApi"), ("can_info", "OrdersApi"), ("can_get", "DevicesApi")}
 
 
 def test_no_portal_or_staff_role_reaches_security_views(app):

@@ -37,12 +37,14 @@ def register_apis(appbuilder) -> None:
     from flask_appbuilder.api.manager import SwaggerView
 
     from app.api.openapi import PortalOpenApi
+    from app.api.devices import DeviceApi
     from app.api.orders import OrderApi
     from app.api.quotes import QuoteApi
 
     fab_api.jsonschema = _CheckedOnceJsonSchema()
     appbuilder.add_api(OrderApi)
     appbuilder.add_api(QuoteApi)
+    appbuilder.add_api(DeviceApi)
     # FAB's own OpenAPI views are off (FAB_ADD_OPENAPI_VIEWS): the same routes, corrected description
     appbuilder.add_view_no_menu(PortalOpenApi, endpoint="OpenApi")
     if current_app.config.get("FAB_API_SWAGGER_UI"):

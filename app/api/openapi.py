@@ -30,7 +30,8 @@ ERRORS = {
     "401": "No valid credentials: API key or JWT missing, malformed, expired or revoked",
     "403": "The credentials are valid but do not allow this",
     "404": "Not found, or not visible to the caller",
-    "409": "The quote's version cannot be decided (any more): replaced by a newer one, decided or expired",
+    "409": "A conflict: the quote's version cannot be decided (any more) — replaced by a newer one, decided "
+           "or expired —, or the serial number is already in the company's device register",
     "413": "The request is larger than the server accepts",
     "422": "The body was read but its content is refused",
     "429": "Too many failed logins for this account or address: wait and try again",
@@ -141,8 +142,75 @@ SCHEMAS = {
                        "result": {"type": "array", "items": {"$ref": "#/components/schemas/OrderFile"}}},
     },
 }
+_TEXT_OR_NULL = {"type": "string", "nullable": True}
+_DATE_OR_NULL = {"type": "string", "format": "date", "nullable": True}
+DEVICE_FIELDS = {
+    "serial_number": {"type": "string", "minLength": 1, "maxLength": 100,
+                      "description": "Unique within the company's register"},
+    "article_number": {**_TEXT_OR_NULL, "maxLength": 100},
+    "description": {"type": "string", "minLength": 1, "maxLength": 200},
+    "delivered_on": {**_DATE_OR_NULL, "description": "Delivery date"},
+    "warranty_until": {**_DATE_OR_NULL, "description": "Warranty end (null: unknown)"},
+    "location": {**_TEXT_OR_NULL, "maxLength": 100, "description": "Location or cost centre"},
+    "note": {**_TEXT_OR_NULL, "maxLength": 2000},
+    "active": {"type": "boolean", "description": "false: retired"},
+}
+DEVICE = {
+    "type": "object",
+    "required": ["id", "company_id", *DEVICE_FIELDS, "warranty", "created_at", "updated_at"],
+    "properties": {
+        "id": {"type": "integer"}, "company_id": {"type": "integer"}, **DEVICE_FIELDS,
+        "serial_number": {"type": "string"}, "description": {"type": "string"},
+        "article_number": _TEXT_OR_NULL, "location": _TEXT_OR_NULL, "note": _TEXT_OR_NULL,
+        "warranty": {"type": "string", "enum": ["in", "expired", "unknown"],
+                     "description": "The warranty state today"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
+SCHEMAS.update({
+    "Device": DEVICE,
+    "DeviceAnswer": {"type": "object", "required": ["id", "result"],
+                     "properties": {"id": {"type": "integer"}, "result": {"$ref": "#/components/schemas/Device"}}},
+    "DeviceList": {
+        "type": "object", "required": ["count", "ids", "result"],
+        "properties": {"count": {"type": "integer", "description": "How many devices match the filters"},
+                       "ids": {"type": "array", "items": {"type": "integer"}},
+                       "result": {"type": "array", "items": {"$ref": "#/components/schemas/Device"}}},
+    },
+    "DeviceCreate": {"type": "object", "required": ["serial_number", "description"], "additionalProperties": False,
+                     "properties": DEVICE_FIELDS},
+    "DeviceUpdate": {"type": "object", "additionalProperties": False, "properties": DEVICE_FIELDS,
+                     "description": "Only the fields sent are changed"},
+    "DeviceHistory": {
+        "type": "object", "required": ["serial_number", "devices", "result"],
+        "properties": {
+            "serial_number": {"type": "string"},
+            "devices": {"type": "array", "items": {"$ref": "#/components/schemas/Device"},
+                        "description": "The register's devices with this serial number (staff: of every company)"},
+            "result": {"type": "array", "items": {
+                "type": "object",
+                "required": ["order_id", "rma_number", "created_at", "status", "item_id", "article_number",
+                             "description", "quantity", "fault_description", "in_warranty", "repeat_of_order_id"],
+                "properties": {
+                    "order_id": {"type": "integer"}, "rma_number": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "status": {"$ref": "#/components/schemas/OrderStatus"},
+                    "item_id": {"type": "integer"}, "article_number": _TEXT_OR_NULL,
+                    "description": {"type": "string"}, "quantity": {"type": "integer"},
+                    "fault_description": _TEXT_OR_NULL,
+                    "in_warranty": {"type": "boolean", "nullable": True,
+                                    "description": "As the register had it when the order was created; null: unknown"},
+                    "repeat_of_order_id": {"type": "integer", "nullable": True,
+                                           "description": "A repeat repair: the earlier order it came back after"},
+                },
+            }},
+        },
+    },
+})
 # path parameters that docstrings name (``parameters: [pk]``)
 PARAMETERS = {
+    "device_pk": {"name": "pk", "schema": {"type": "integer"}, "description": "The device's id"},
     "pk": {"schema": {"type": "integer"}, "description": "The order's id"},
     "file_id": {"schema": {"type": "integer"}, "description": "The id of one of the order's files"},
 }
@@ -221,7 +289,7 @@ def _answers(method: str, path: str, operation: dict) -> None:
         codes |= {"401", "403"}
     if "{" in path:
         codes.add("404")
-    if method == "post":
+    if method in ("post", "put", "patch"):
         codes.add("413")
     if path.endswith("/security/login"):
         codes |= {"401", "429"}

@@ -54,13 +54,20 @@ CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PER
            "can_export"),
     # every employee sees the quote; quotes.may_decide decides per user who accepts or rejects
     *_crud("PortalQuotes", "can_show", "can_decide"),
+    *_crud("PortalDevices", "can_list", "can_show"),
+    ("can_show", "PortalDeviceHistory"),
+    ("can_get", "DevicesApi"),
+    ("can_search", "PortalDeviceSearch"),  # serial numbers of the own company's register, as you type
     ("menu_access", "Portal orders"),
     ("menu_access", "Portal new order"),
+    ("menu_access", "Portal devices"),
 ]
 
 COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
     *_crud("PortalEmployees", "can_list", "can_add", "can_activate", "can_quote_right", "can_quote_settings"),
     *_crud("PortalApiKeys", "can_list", "can_add", "can_revoke"),
+    *_crud("PortalDevices", "can_add", "can_edit", "can_import"),
+    *_crud("DevicesApi", "can_post", "can_put"),  # employees read the register, admins keep it
     ("can_show", "PortalStatistics"),
     ("menu_access", "Portal employees"),
     ("menu_access", "Portal statistics"),
@@ -77,9 +84,12 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMIS
     *_crud("StaffCompanyUsers", "can_list", "can_show", "can_edit", "can_add"),
     *_crud("StaffStatuses", "can_list", "can_show", "can_add", "can_edit"),
     *_crud("StaffRegistrationRequests", "can_list", "can_show", "can_decide"),
+    *_crud("StaffDevices", "can_list", "can_show", "can_add", "can_edit"),
     *_crud("StaffAudit", "can_list", "can_show"),
     *_crud("StaffOutbox", "can_list", "can_show"),
     ("can_show", "StaffDashboard"),
+    ("can_show", "StaffDeviceHistory"),
+    ("can_get", "DevicesApi"),  # every company's devices, read-only
     ("can_show", "StaffStatistics"),
     ("menu_access", "Backend"),
     ("menu_access", "Staff orders"),
@@ -87,6 +97,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMIS
     ("menu_access", "Staff company users"),
     ("menu_access", "Staff statuses"),
     ("menu_access", "Staff registration requests"),
+    ("menu_access", "Staff devices"),
     ("menu_access", "Staff audit log"),
     ("menu_access", "Staff outbox"),
     ("menu_access", "Staff dashboard"),

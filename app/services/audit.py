@@ -18,6 +18,11 @@ REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"
 API_KEY_CREATED = "api_key.created"
 API_KEY_REVOKED = "api_key.revoked"
+DEVICE_CREATED = "device.created"
+DEVICE_UPDATED = "device.updated"
+DEVICE_RETIRED = "device.retired"
+DEVICE_REACTIVATED = "device.reactivated"
+DEVICE_IMPORTED = "device.imported"  # a whole file, all rows or none
 COMPANY_QUOTE_SETTINGS = "company.quote_settings"  # approval limit, PO number required (company admin)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.services import audit, turnaround
+from app.services import audit, devices, turnaround
 from app.models import (
     CUSTOMER_FIELDS,
     LANGUAGES,
@@ -83,6 +83,7 @@ def prepare_new_order(order: Order, created_by: Optional[PortalUser]) -> Order:
     order.updated_at = now
     company = order.company or (db.session.get(Company, order.company_id) if order.company_id else None)
     turnaround.set_due_date(order, company)
+    devices.mark_articles(order, now)
     order.status_changes.append(
         StatusChange(
             company_id=order.company_id,

@@ -10,6 +10,7 @@ def register_views(appbuilder) -> None:
         StaffOutboxView,
         StaffCompanyUserView,
         StaffCompanyView,
+        StaffDeviceView,
         StaffOrderItemView,
         StaffOrderView,
         StaffQuoteView,
@@ -18,7 +19,11 @@ def register_views(appbuilder) -> None:
     )
     from app.views.apikeys import PortalApiKeyView
     from app.views.dashboard import StaffDashboardView
+    from app.views.devices import PortalDeviceView
+    from app.views.device_history import PortalDeviceHistoryView, StaffDeviceHistoryView
+    from app.views.device_search import PortalDeviceSearchView
     from app.views.mydata import MyDataView, PortalEmployeeView
+    from app.views.order_import import PortalOrderImportView
     from app.views.portal import PortalHomeView, PortalOrderView
     from app.views.quotes import PortalQuoteView
     from app.views.public import PublicOrderView, PublicStatusView, limit_public_forms
@@ -37,7 +42,13 @@ def register_views(appbuilder) -> None:
         PortalStatisticsView, "Portal statistics", label=_l("Statistics"), icon="fa-bar-chart",
         href="/cc/statistics/",
     )
+    appbuilder.add_view(
+        PortalDeviceView, "Portal devices", label=_l("Devices"), icon="fa-hdd-o", href="/cc/devices/",
+    )
     appbuilder.add_view_no_menu(PortalQuoteView)
+    appbuilder.add_view_no_menu(PortalDeviceHistoryView)
+    appbuilder.add_view_no_menu(PortalDeviceSearchView)
+    appbuilder.add_view_no_menu(PortalOrderImportView)
     appbuilder.add_view_no_menu(MyDataView)
     appbuilder.add_view_no_menu(PortalApiKeyView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)
@@ -61,6 +72,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(
         StaffCompanyUserView, "Staff company users", label=_l("Company users"), icon="fa-users", **backend
     )
+    appbuilder.add_view(StaffDeviceView, "Staff devices", label=_l("Devices"), icon="fa-hdd-o", **backend)
     appbuilder.add_view(
         StaffRegistrationView,
         "Staff registration requests",
@@ -77,3 +89,4 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(StaffQuoteView)
     appbuilder.add_view_no_menu(StaffStatusHistoryView)
     appbuilder.add_view_no_menu(StaffStatisticsView)
+    appbuilder.add_view_no_menu(StaffDeviceHistoryView)

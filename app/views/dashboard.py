@@ -8,7 +8,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Order, OrderStatus, StatusChange, utcnow
+from app.models import Order, OrderItem, OrderStatus, StatusChange, utcnow
 from app.services.turnaround import DUE_SOON, OVERDUE, due_condition
 
 WEEKS = 12
@@ -59,6 +59,15 @@ def due_counts(today: dt.date) -> dict[str, int]:
             for key in (OVERDUE, DUE_SOON)}
 
 
+def open_repeat_repairs() -> int:
+    """Open (not completed) orders with at least one repeat-repair article (from the articles' repeat_of_order_id index)."""
+    return db.session.scalar(
+        select(func.count(func.distinct(OrderItem.order_id)))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(OrderItem.repeat_of_order_id.isnot(None), Order.completed_at.is_(None))
+    )
+
+
 def oldest_open_orders(limit: int = 10) -> list[Order]:
     open_ids = select(OrderStatus.id).where(OrderStatus.is_final.is_(False))
     return db.session.scalars(
@@ -85,4 +94,5 @@ class StaffDashboardView(BaseView):
             per_week=per_week, week_max=max([n for _, n in per_week] + [1]),
             turnaround=turnaround, sample=sample, oldest=oldest_open_orders(), now=now,
             due=due_counts(now.date()), overdue_key=OVERDUE, due_soon_key=DUE_SOON,
+            repeat_repairs=open_repeat_repairs(),
         )

@@ -214,3 +214,15 @@ class QuoteSettingsForm(FlaskForm):
 
 class EmployeeQuoteRightForm(FlaskForm):
     may_approve_quotes = BooleanField(_l("May approve quotes"))
+
+
+class OrderFromFileForm(FlaskForm):
+    """"From file": the reference number typed in, the articles from a CSV or XLSX file."""
+
+    reference = StringField(_l("Reference number"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    file = MultipleFileField(_l("File (CSV or XLSX)"))
+
+    def validate_file(self, field):
+        chosen = files.real_files(field.data)
+        if len(chosen) != 1:
+            raise ValidationError(_l("Please choose one CSV or XLSX file."))

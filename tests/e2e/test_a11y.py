@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import quote_plus
 
 import pytest
 from sqlalchemy import select
@@ -82,6 +83,7 @@ def _seed(app, language: str) -> dict:
         frontend = db.session.scalars(select(Order).where(Order.source == SOURCE_FRONTEND)).first()
         ids = dict(
             order=order.id, item=order.items[0].id, company=admin.company_id, user=admin.id,
+            serial=quote_plus(order.items[0].serial_number or "SN"),
             backend_order=db.session.scalars(select(Order.id).where(Order.source == SOURCE_BACKEND)).first(),
             frontend_rma=frontend.rma_number, frontend_email=frontend.email,
             history=first(StatusChange), registration=first(RegistrationRequest), audit=first(AuditEvent),
@@ -95,8 +97,11 @@ def _seed(app, language: str) -> dict:
 def _portal_pages(ids: dict) -> list[str]:
     return [
         "/cc/orders/", f"/cc/orders/{ids['order']}", "/cc/orders/new", f"/cc/orders/{ids['order']}/slip",
+        "/cc/orders/from-file",
         "/cc/my-data/", "/cc/my-data/?tab=password", "/cc/my-data/?tab=settings",
+        "/cc/devices/",
         "/cc/orders/99999999",  # the error page
+        f"/cc/devices/history?serial={ids['serial']}", "/cc/devices/history",
     ]
 
 
@@ -117,7 +122,9 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/statuses/list/", f"/backend/statuses/show/{ids['status']}",
         f"/backend/statuses/edit/{ids['status']}", "/backend/statuses/add",
         "/backend/audit/list/", f"/backend/audit/show/{ids['audit']}",
+        "/backend/devices/list/",
         "/backend/outbox/list/", f"/backend/outbox/show/{ids['outbox']}",
+        f"/backend/devices/history?serial={ids['serial']}",
         "/cc/my-data/",
     ]
 
@@ -204,14 +211,38 @@ def _journey_customer(page, ids, problems):
         page.goto("/cc/orders/new")
         submit(page, page.locator("form#order-form button[type=submit], form button[type=submit]").last)
         _check(page, "new order with errors", problems)
+    with step("an order from a file: a preview with errors per row, then one without (new serial numbers listed)"):
+        for name, body, shown in (
+                ("errors.csv", "Bezeichnung;Menge;Fehlerbeschreibung\n;0;defekt\nPumpe;1;\n", "#preview-errors"),
+                ("good.csv", "Bezeichnung;Seriennummer;Menge;Fehlerbeschreibung\nPumpe;SN-A11Y-1;1;leckt\n",
+                 "#preview-articles")):
+            page.goto("/cc/orders/from-file")
+            page.locator("#reference").fill("PO-A11Y")
+            page.locator("#file").set_input_files({"name": name, "mimeType": "text/csv", "buffer": body.encode()})
+            submit(page, page.locator("#show-preview"))
+            expect(page.locator(shown)).to_be_visible()
+            _check(page, f"order from file: {name}", problems)
 
 
 def _journey_company_admin(page, ids, problems):
     log_in(page, COMPANY_ADMIN, DEMO_PASSWORD)
     # the statistics are the company admin's (an employee gets 403, so they are not in _portal_pages)
     for path in [*_portal_pages(ids), "/cc/employees/", "/cc/employees/new", "/cc/my-data/api-keys/",
-                 "/cc/statistics/"]:
+                 "/cc/statistics/", "/cc/devices/new", "/cc/devices/import"]:
         _visit(page, path, problems, expect_status=(200, 404))
+    with step("a device sent without its required fields: the messages at the fields"):
+        page.goto("/cc/devices/new")
+        submit(page, page.locator("#device-form button[type=submit]"))
+        expect(page.locator("#serial_number-error")).to_be_visible()
+        _check(page, "device form with errors", problems)
+    with step("a device import with errors: the preview lists them"):
+        page.goto("/cc/devices/import")
+        page.locator("#file").set_input_files(files=[{
+            "name": "devices.csv", "mimeType": "text/csv",
+            "buffer": "Seriennummer;Bezeichnung;Farbe;Garantie bis\nD-1;Pumpe;rot;32.01.2026\n".encode()}])
+        submit(page, page.locator("#import-form button[type=submit]"))
+        expect(page.locator("#error-list")).to_be_visible()
+        _check(page, "device import preview with errors", problems)
     with step("the API documentation (FAB's Swagger UI, linked from the API keys page)"):
         page.goto("/swagger/v1")
         expect(page.locator("#swagger-ui .info")).to_be_visible()

@@ -18,6 +18,7 @@ LABELS = {
     "status": _l("Status"),
     "created_at": _l("Created at"),
     "due_date": _l("Due by"),
+    "warranty": _l("Warranty"),  # the order list filter: an article in warranty / expired / unknown
     "updated_at": _l("Updated at"),
     "created_by": _l("Created by"),
     "customer_name": _l("Customer"),

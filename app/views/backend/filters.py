@@ -27,6 +27,24 @@ class FilterSerialNumber(BaseFilter):
         return query.filter(Order.items.any(OrderItem.serial_number.ilike(f"%{value}%")))
 
 
+class FilterRepeatRepair(BaseFilter):
+    """Orders with an article that came back within the repeat-repair days: an EXISTS on the
+    articles that the repeat_of_order_id index answers. The value ``open``: open orders only (as
+    the dashboard counts them); any other value: every such order."""
+
+    name = _l("Repeat repair")
+    arg_name = "rr"
+
+    def apply(self, query, value):
+        condition = Order.items.any(OrderItem.repeat_of_order_id.isnot(None))
+        if (value or "").strip() == REPEAT_OPEN:
+            condition = condition & Order.completed_at.is_(None)
+        return query.filter(condition)
+
+
+REPEAT_OPEN = "open"
+
+
 class FilterCompany(BaseFilter):
     """Orders of a company, found by its id, customer number or name.
 
@@ -87,6 +105,34 @@ class FilterDue(BaseFilter):
         return query.filter(condition) if condition is not None else query
 
 
+WARRANTY_IN, WARRANTY_EXPIRED, WARRANTY_UNKNOWN = "in", "expired", "unknown"
+
+
+class FilterWarranty(BaseFilter):
+    """Orders with at least one article in warranty, expired or of unknown warranty (as created).
+
+    An EXISTS on the articles per order, so the list keeps reading its 25 rows by the
+    order index; the articles are found by order id and the in_warranty column.
+    """
+
+    name = _l("Is")
+    arg_name = "wty"
+
+    def apply(self, query, value):
+        value = (value or "").strip()
+        state = {WARRANTY_IN: OrderItem.in_warranty == True,  # noqa: E712 (= TRUE uses the index)
+                 WARRANTY_EXPIRED: OrderItem.in_warranty == False,  # noqa: E712
+                 WARRANTY_UNKNOWN: OrderItem.in_warranty.is_(None)}.get(value)
+        if state is None:
+            return query
+        return query.filter(select(OrderItem.id).where(OrderItem.order_id == Order.id, state).exists())
+
+
+def warranty_choices() -> list[tuple[str, str]]:
+    return [(WARRANTY_IN, str(_l("In warranty"))), (WARRANTY_EXPIRED, str(_l("Expired"))),
+            (WARRANTY_UNKNOWN, str(_l("Unknown")))]
+
+
 def due_choices() -> list[tuple[str, str]]:
     return [(OVERDUE, str(_l("Overdue"))), (DUE_SOON, str(_l("Due within 2 days")))]
 
@@ -97,14 +143,16 @@ def status_choices() -> list[tuple[str, str]]:
 
 class OrderFilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
-        if col_name == "items":
-            return [FilterSerialNumber(col_name, self.datamodel)]
+        if col_name == "items":  # _flt_0_items: serial number; _flt_1_items: repeat repairs
+            return [FilterSerialNumber(col_name, self.datamodel), FilterRepeatRepair(col_name, self.datamodel)]
         if col_name == "company":
             return [FilterCompany(col_name, self.datamodel)]
         if col_name == "status":
             return [FilterStatus(col_name, self.datamodel)]
         if col_name == "due_date":
             return [FilterDue(col_name, self.datamodel)]
+        if col_name == "warranty":
+            return [FilterWarranty(col_name, self.datamodel)]
         filters = super().convert(col_name)
         if col_name == "rma_number":
             filters[0] = FilterRmaStartsWith(col_name, self.datamodel)
@@ -116,6 +164,14 @@ class OrderInterface(SQLAInterface):
     in the same query (FAB loads company, status and creator row by row otherwise)."""
 
     filter_converter_class = OrderFilterConverter
+
+    def get_filters(self, search_columns=None, search_filters=None):
+        # FAB applies ?_flt_ arguments only for the model's own columns (Filters._all_filters, built
+        # from get_columns_list); the articles' warranty is no column of the order, so it is added.
+        filters = super().get_filters(search_columns, search_filters)
+        if "warranty" in filters.get_search_filters():
+            filters._all_filters = {**filters._all_filters, "warranty": filters.get_search_filters()["warranty"]}
+        return filters
 
     def apply_all(self, query, *args, **kwargs):
         query = super().apply_all(query, *args, **kwargs)

@@ -40,7 +40,7 @@ from app.views.backend.common import (
     fmt_datetime,
     fmt_optional,
 )
-from app.views.backend.filters import OrderInterface, due_choices, status_choices
+from app.views.backend.filters import OrderInterface, due_choices, status_choices, warranty_choices
 from app.views.backend.quotes import quote_context
 from app.views.forms import StaffItemForm
 from app.views.portal_forms import StaffMessageForm
@@ -76,7 +76,8 @@ class StaffOrderView(StaffModelView):
     list_columns = ["rma_number", "reference", "company", "source", "customer_name", "item_count", "status",
                     "created_at", "due_date"]
     order_columns = ["rma_number", "reference", "source", "customer_name", "item_count", "created_at"]
-    search_columns = ["rma_number", "reference", "status", "source", "company", "created_at", "items", "due_date"]
+    search_columns = ["rma_number", "reference", "status", "source", "company", "created_at", "items", "due_date",
+                      "warranty"]
     search_form_extra_fields = {
         "items": StringField(_l("Serial number")),
         "company": StringField(_l("Company")),
@@ -84,6 +85,8 @@ class StaffOrderView(StaffModelView):
         "status": SelectField(_l("Status"), choices=status_choices, validate_choice=False),
         # open orders only; "due within 2 days" counts calendar days
         "due_date": SelectField(_l("Due by"), choices=due_choices, validate_choice=False),
+        # orders with an article in warranty / expired / unknown, as the order was created
+        "warranty": SelectField(_l("Warranty"), choices=warranty_choices, validate_choice=False),
     }
     base_order = ("created_at", "desc")
     show_columns = [

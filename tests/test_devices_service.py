@@ -1,0 +1,72 @@
+"""The device register's rules below the views: search, warranty of new articles, history, repeat repairs."""
+from __future__ import annotations
+
+import datetime as dt
+
+from app.extensions import db
+from app.models import Device, OrderStatus, utcnow
+from app.services import devices
+from app.services.orders import change_status
+from tests import factories
+
+TODAY = utcnow().date()
+
+
+def _device(company, serial, **kw):
+    device = Device(company_id=company.id, serial_number=serial, description=kw.pop("description", "Messgerät"),
+                    **kw)
+    db.session.add(device)
+    db.session.commit()
+    return device
+
+
+def _order(company, user, serial):
+    from app.services.orders import create_portal_order
+
+    order = create_portal_order(company, user, reference="R", items=[
+        dict(description="Messgerät", serial_number=serial, quantity=1, fault_description="dunkel")])
+    db.session.commit()
+    return order
+
+
+def test_search_is_scoped_and_starts_first(app, company_a, company_b):
+    _device(company_a, "XB-100")
+    _device(company_a, "AB-XB-7")
+    _device(company_a, "XB-200", active=False)
+    _device(company_b, "XB-999")
+    found = [d.serial_number for d in devices.search(company_a.id, "xb")]
+    assert found == ["XB-100", "AB-XB-7"]  # prefix first; retired and other companies' never
+    assert devices.search(company_a.id, "%") == [] and devices.search(company_a.id, "_") == []
+    assert devices.search(company_b.id, "XB-1") == []
+
+
+def test_new_articles_get_the_warranty_of_the_register(app, company_a, customer_a):
+    _device(company_a, "SN-IN", warranty_until=TODAY + dt.timedelta(days=30))
+    _device(company_a, "SN-OUT", warranty_until=TODAY - dt.timedelta(days=1))
+    _device(company_a, "SN-UNKNOWN")
+    states = {}
+    for serial in ("SN-IN", "SN-OUT", "SN-UNKNOWN", "SN-NOT-REGISTERED"):
+        item = _order(company_a, customer_a, serial).items[0]
+        states[serial] = (item.in_warranty, item.warranty_until)
+    assert states["SN-IN"] == (True, TODAY + dt.timedelta(days=30))
+    assert states["SN-OUT"] == (False, TODAY - dt.timedelta(days=1))
+    assert states["SN-UNKNOWN"] == (None, None) and states["SN-NOT-REGISTERED"] == (None, None)
+
+
+def test_history_and_repeat_repairs(app, company_a, company_b, customer_a, customer_b, staff_user):
+    shipped = db.session.query(OrderStatus).filter_by(code="shipped_back").one()
+    first = _order(company_a, customer_a, "SN-42")
+    change_status(first, shipped, staff_user)
+    db.session.commit()
+    other_company = _order(company_b, customer_b, "SN-42")
+    again = _order(company_a, customer_a, "SN-42")
+    assert again.items[0].repeat_of_order_id == first.id
+    assert other_company.items[0].repeat_of_order_id is None  # B's device is another device
+    assert [o.id for _, o in devices.history("SN-42", company_a.id)] == [again.id, first.id]
+    assert {o.id for _, o in devices.history("SN-42", None)} == {first.id, again.id, other_company.id}
+
+    # shipped back longer ago than REPEAT_REPAIR_DAYS: no repeat repair
+    for change in first.status_changes:
+        change.changed_at -= dt.timedelta(days=91)
+    db.session.commit()
+    assert _order(company_a, customer_a, "SN-42").items[0].repeat_of_order_id is None
