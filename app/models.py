@@ -285,6 +285,9 @@ class OrderItem(Model):
     __tablename__ = "order_item"
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="ck_order_item_quantity"),
+        # one company's articles of one serial number: the service history, repeat repairs at every new
+        # order (SQLite took the company index alone: 46 ms per article for a company of 30,000 articles)
+        Index("ix_order_item_company_serial", "company_id", "serial_number"),
         {"extend_existing": True},
     )
 

@@ -41,12 +41,14 @@ def upgrade():
         batch_op.add_column(sa.Column('repeat_of_order_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_order_item_in_warranty', ['in_warranty'], unique=False)
         batch_op.create_index('ix_order_item_repeat_of_order_id', ['repeat_of_order_id'], unique=False)
+        batch_op.create_index('ix_order_item_company_serial', ['company_id', 'serial_number'], unique=False)
         batch_op.create_foreign_key('fk_order_item_repeat_of_order', 'repair_order', ['repeat_of_order_id'], ['id'])
 
 
 def downgrade():
     with op.batch_alter_table('order_item', schema=None) as batch_op:
         batch_op.drop_constraint('fk_order_item_repeat_of_order', type_='foreignkey')
+        batch_op.drop_index('ix_order_item_company_serial')
         batch_op.drop_index('ix_order_item_repeat_of_order_id')
         batch_op.drop_index('ix_order_item_in_warranty')
         batch_op.drop_column('repeat_of_order_id')
