@@ -70,3 +70,16 @@ def test_history_and_repeat_repairs(app, company_a, company_b, customer_a, custo
         change.changed_at -= dt.timedelta(days=91)
     db.session.commit()
     assert _order(company_a, customer_a, "SN-42").items[0].repeat_of_order_id is None
+
+
+def test_search_fills_up_with_serial_numbers_containing_the_text(app, company_a):
+    for serial in ("ab-77-1", "AB-77-2", "X-AB-77", "Y-ab-77", "AB-78"):
+        _device(company_a, serial)
+    # those starting with the text, in any case, first; then those containing it, by serial number
+    assert [d.serial_number for d in devices.search(company_a.id, "ab-77")] == [
+        "AB-77-2", "ab-77-1", "X-AB-77", "Y-ab-77"]
+    assert [d.serial_number for d in devices.search(company_a.id, "Ab-77", limit=3)] == [
+        "AB-77-2", "ab-77-1", "X-AB-77"]
+    assert [d.serial_number for d in devices.search(company_a.id, "7-2")] == ["AB-77-2"]
+    assert devices.search(company_a.id, "AB-77\x00") == []
+    assert devices.search(company_a.id, "\U0010ffff") == []
