@@ -190,3 +190,28 @@ def test_history_of_a_serial_is_the_companys_orders_only(app, company_a, custome
 def test_the_api_needs_credentials_and_never_a_session(app, register_a, customer_client):
     assert app.test_client().get(f"{DEVICES}/").status_code == 401
     assert customer_client.get(f"{DEVICES}/").status_code == 401
+
+
+def test_the_api_keeps_the_registers_rules_and_audits_like_the_portal(app, register_a, company_a, key_a):
+    from app.models import AuditEvent
+
+    client = app.test_client()
+    before = _rows(company_a.id)
+    response = client.post(f"{DEVICES}/", headers=auth(key_a), json={
+        "serial_number": "N-1", "description": "x", "delivered_on": "2026-05-01", "warranty_until": "2026-04-30"})
+    assert response.status_code == 400 and "warranty_until" in response.get_json()["message"]
+    response = client.patch(f"{DEVICES}/{register_a[0].id}", headers=auth(key_a), json={"delivered_on": "2099-01-01"})
+    assert response.status_code == 400 and "warranty_until" in response.get_json()["message"]
+    assert _rows(company_a.id) == before
+
+    response = client.post(f"{DEVICES}/", headers=auth(key_a), json={"serial_number": "N-2", "description": "Pad",
+                                                                      "active": False})
+    assert response.status_code == 201
+    new_id = response.get_json()["id"]
+    assert client.patch(f"{DEVICES}/{new_id}", headers=auth(key_a), json={"location": "Hall 3"}).status_code == 200
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "Device",
+                                                         AuditEvent.object_id == new_id)
+                                .order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["device.created", "device.retired", "device.updated"]
+    assert all(e.company_id == company_a.id and e.actor_id is not None for e in events)
+    assert "Hall 3" in events[-1].new_values

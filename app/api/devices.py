@@ -249,14 +249,32 @@ class DeviceApi(BaseApi):
         company_id = getattr(user, "company_id", None)
         return company_id if company_id and company_id != NO_COMPANY else None
 
-    def _save(self, device: Device, status: int):
+    def _save(self, company_id: int, values: dict, device: Optional[Device] = None):
+        """Add or change the device through the register's rules (the same checks and audit as the
+        portal's pages): 201 or 200 with the device, 400 naming the fields, 409 for a serial number
+        already in the register."""
+        actor = api_user()
+        serial = values.get("serial_number")
+        if serial and (device is None or serial.strip() != device.serial_number) \
+                and devices.device_or_none(company_id, serial) is not None:
+            return self._duplicate()
+        active = values.pop("active", None)
         try:
+            if device is None:
+                device = devices.create(company_id, values, actor)
+            else:
+                devices.update(device, values, actor)
+            if active is not None:
+                devices.set_active(device, active, actor)
             db.session.flush()
-        except IntegrityError:
+        except devices.DeviceInvalid as invalid:
+            db.session.rollback()
+            return self.response_400(message={name: [text] for name, text in invalid.errors.items()})
+        except IntegrityError:  # the same serial number added at the same moment
             db.session.rollback()
             return self._duplicate()
         db.session.commit()
-        return self.response(status, id=device.id, result=device_json(device))
+        return self.response(201 if request.method == "POST" else 200, id=device.id, result=device_json(device))
 
     def _duplicate(self):
         return self.response(409, message={"serial_number": ["This serial number is already in the register."]})
@@ -292,11 +310,7 @@ class DeviceApi(BaseApi):
         data, refused = self._body(partial=False)
         if refused is not None:
             return refused
-        if devices.device_or_none(company_id, data["serial_number"]) is not None:
-            return self._duplicate()
-        device = Device(company_id=company_id, **{k: v for k, v in data.items() if k in EDITABLE})
-        db.session.add(device)
-        return self._save(device, 201)
+        return self._save(company_id, {k: v for k, v in data.items() if k in EDITABLE})
 
     @expose("/<int:pk>", methods=["PUT", "PATCH"])
     @endpoint("put")
@@ -355,14 +369,9 @@ class DeviceApi(BaseApi):
         data, refused = self._body(partial=partial)
         if refused is not None:
             return refused
-        if not partial:  # PUT replaces: what is left out is emptied
+        if partial:  # PATCH: the fields sent, the others as they are
+            data = {**{name: getattr(device, name) for name in devices.FIELDS}, **data}
+        else:  # PUT replaces: what is left out is emptied
             data = {"article_number": None, "delivered_on": None, "warranty_until": None, "location": None,
                     "note": None, "active": True, **data}
-        serial = data.get("serial_number")
-        if serial is not None and serial != device.serial_number:
-            if devices.device_or_none(company_id, serial) is not None:
-                return self._duplicate()
-        for name, value in data.items():
-            if name in EDITABLE:
-                setattr(device, name, value)
-        return self._save(device, 200)
+        return self._save(company_id, {k: v for k, v in data.items() if k in EDITABLE}, device)
