@@ -404,6 +404,21 @@ def decide(quote: Quote, user: PortalUser, *, accept: bool, po_number: Optional[
 
 # -- deadlines (cron) --------------------------------------------------------------
 
+def _claimed(candidates, mark, now):
+    """The quotes of ``candidates`` (a select of ids) whose ``mark`` this run set: a conditional
+    UPDATE claims each one first, so two runs at once never both mail it. A quote another run
+    claimed is skipped (its empty claim committed); the caller commits after each one it gets."""
+    for quote_id in db.session.scalars(candidates).all():
+        claimed = db.session.execute(
+            update(Quote).where(Quote.id == quote_id, mark.is_(None), Quote.state == QUOTE_SENT)
+            .values({mark.key: now}).execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            yield db.session.get(Quote, quote_id)
+        else:
+            db.session.commit()
+
+
 def run_deadlines(today: Optional[dt.date] = None) -> dict[str, int]:
     """Remind the deciders of quotes that expire within ``QUOTE_REMINDER_DAYS``, and tell staff of
     quotes that expired undecided. Each quote is reminded and reported once (a conditional
@@ -413,38 +428,19 @@ def run_deadlines(today: Optional[dt.date] = None) -> dict[str, int]:
     counts = {"reminded": 0, "expired": 0}
     now = utcnow()
     if days > 0:
-        due = db.session.scalars(
-            select(Quote.id).where(Quote.state == QUOTE_SENT, Quote.reminded_at.is_(None),
-                                   Quote.valid_until >= today,
-                                   Quote.valid_until <= today + dt.timedelta(days=days))
-        ).all()
-        for quote_id in due:
-            marked = db.session.execute(
-                update(Quote).where(Quote.id == quote_id, Quote.reminded_at.is_(None), Quote.state == QUOTE_SENT)
-                .values(reminded_at=now).execution_options(synchronize_session=False)
-            ).rowcount
-            if marked == 1:
-                quote = db.session.get(Quote, quote_id)
-                order = quote.order
-                if quote.company_id is not None:
-                    queue("quote_reminder", _deciders(quote.company_id), order_id=order.id, order=order,
-                          quote=quote, link=f"/cc/orders/{order.id}")
-                counts["reminded"] += 1
+        due = select(Quote.id).where(Quote.state == QUOTE_SENT, Quote.reminded_at.is_(None),
+                                     Quote.valid_until >= today, Quote.valid_until <= today + dt.timedelta(days=days))
+        for quote in _claimed(due, Quote.reminded_at, now):
+            if quote.company_id is not None:
+                queue("quote_reminder", _deciders(quote.company_id), order_id=quote.order.id, order=quote.order,
+                      quote=quote, link=f"/cc/orders/{quote.order.id}")
+            counts["reminded"] += 1
             db.session.commit()
-    expired = db.session.scalars(
-        select(Quote.id).where(Quote.state == QUOTE_SENT, Quote.expiry_notified_at.is_(None),
-                               Quote.valid_until < today)
-    ).all()
-    for quote_id in expired:
-        marked = db.session.execute(
-            update(Quote).where(Quote.id == quote_id, Quote.expiry_notified_at.is_(None), Quote.state == QUOTE_SENT)
-            .values(expiry_notified_at=now).execution_options(synchronize_session=False)
-        ).rowcount
-        if marked == 1:
-            quote = db.session.get(Quote, quote_id)
-            order = quote.order
-            queue("quote_expired", staff_recipients(), order_id=order.id, order=order, quote=quote,
-                  link=f"/backend/orders/show/{order.id}")
-            counts["expired"] += 1
+    expired = select(Quote.id).where(Quote.state == QUOTE_SENT, Quote.expiry_notified_at.is_(None),
+                                     Quote.valid_until < today)
+    for quote in _claimed(expired, Quote.expiry_notified_at, now):
+        queue("quote_expired", staff_recipients(), order_id=quote.order.id, order=quote.order, quote=quote,
+              link=f"/backend/orders/show/{quote.order.id}")
+        counts["expired"] += 1
         db.session.commit()
     return counts

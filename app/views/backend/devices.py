@@ -3,17 +3,15 @@ with the same rules as the portal (:mod:`app.services.devices`); a device never 
 from __future__ import annotations
 
 from flask import g
-from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import StringField
 
-from app.errors import valid_id
-from app.models import Company, Device
+from app.models import Device
 from app.services import audit, devices
+from app.views.backend.filters import FilterCompany
 from app.views.backend.common import LABELS, NO_GENERIC_ROUTES, StaffModelView, changed_values, checkboxes, \
     fmt_bool, fmt_date, fmt_datetime
 
@@ -26,21 +24,12 @@ DEVICE_LABELS = {
 }
 
 
-class FilterDeviceCompany(BaseFilter):
+class FilterDeviceCompany(FilterCompany):
     """Devices of a company found by its id, customer number or name (no <select> of every company)."""
 
-    name = _l("Is")
-    arg_name = "co"
-
-    def apply(self, query, value):
-        value = (value or "").strip()
-        if not value:
-            return query
-        if value.isdigit():
-            return query.filter(Device.company_id == int(value)) if valid_id(value) else query.filter(False)
-        like = f"%{value}%"
-        matching = select(Company.id).where(or_(Company.customer_number.ilike(like), Company.name.ilike(like)))
-        return query.filter(Device.company_id.in_(matching))
+    @staticmethod
+    def company_column():
+        return Device.company_id
 
 
 class DeviceFilterConverter(SQLAFilterConverter):

@@ -46,7 +46,8 @@ REPEAT_OPEN = "open"
 
 
 class FilterCompany(BaseFilter):
-    """Orders of a company, found by its id, customer number or name.
+    """Rows of a company, found by its id, customer number or name (orders here; a subclass names
+    another model's company column).
 
     A text filter instead of FAB's <select> of every company: that list would grow
     with the number of companies on every page view.
@@ -55,15 +56,20 @@ class FilterCompany(BaseFilter):
     name = _l("Is")
     arg_name = "co"
 
+    @staticmethod
+    def company_column():
+        return Order.company_id
+
     def apply(self, query, value):
         value = (value or "").strip()
         if not value:
             return query
+        column = self.company_column()
         if value.isdigit():
-            return query.filter(Order.company_id == int(value)) if valid_id(value) else query.filter(False)
+            return query.filter(column == int(value)) if valid_id(value) else query.filter(False)
         like = f"%{value}%"
         matching = select(Company.id).where(or_(Company.customer_number.ilike(like), Company.name.ilike(like)))
-        return query.filter(Order.company_id.in_(matching))
+        return query.filter(column.in_(matching))
 
 
 class FilterRmaStartsWith(BaseFilter):
