@@ -100,7 +100,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffAuditView.{m}": BACKEND for m in ("list", "show")},
     **{f"StaffOutboxView.{m}": BACKEND for m in ("list", "show")},
-    **{f"StaffDeviceView.{m}": BACKEND for m in ("list", "show", "edit")},
+    **{f"StaffDeviceView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
     "StaffDashboardView.index": BACKEND,
     "StaffStatisticsView.show": BACKEND,
     "StaffStatisticsView.csv": BACKEND,

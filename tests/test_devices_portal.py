@@ -5,7 +5,7 @@ import datetime as dt
 import io
 
 import openpyxl
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Device
@@ -193,3 +193,36 @@ def test_staff_see_every_companys_devices_and_edit_with_the_same_rules(app, staf
     db.session.expire_all()
     changed = db.session.get(Device, device.id)
     assert (changed.serial_number, changed.location, changed.company_id) == ("SA-3", "Halle 2", company_a.id)
+
+
+def test_staff_add_a_device_to_the_company_named_by_its_customer_number(app, staff_client, company_a, company_b):
+    db.session.add(Device(company_id=company_a.id, serial_number="SA-1", description="Gerät"))
+    db.session.commit()
+    form = text(staff_client.get("/backend/devices/add"))
+    assert "Gerät hinzufügen" in form and "Kundennummer" in form  # the staff user reads German
+    before = db.session.scalar(select(func.count(Device.id)))
+    for data, field_message in (
+        ({"customer_number": "K-NONE", "serial_number": "N-1", "description": "x"}, "Keine Firma hat diese Kundennummer"),
+        ({"customer_number": company_a.customer_number, "serial_number": "SA-1", "description": "x"},
+         "bereits im Geräteverzeichnis dieser Firma"),
+        ({"customer_number": company_a.customer_number, "serial_number": "N-1", "description": "x",
+          "delivered_on": "2026-05-02", "warranty_until": "2026-05-01"}, "nicht vor dem Lieferdatum enden"),
+        ({"customer_number": company_a.customer_number, "serial_number": "", "description": "x"}, "wird benötigt"),
+    ):
+        response = staff_client.post("/backend/devices/add", data=data)
+        assert response.status_code == 200, data  # the form again, with the message at its field
+        assert field_message in text(response), (data, text(response)[:3000])
+    assert db.session.scalar(select(func.count(Device.id))) == before
+
+    response = staff_client.post("/backend/devices/add", data={
+        "customer_number": f" {company_b.customer_number} ", "serial_number": " SA-1 ", "description": "Scanner",
+        "warranty_until": "2030-01-31", "location": "Halle 1"})
+    assert response.status_code == 302
+    added = db.session.scalars(select(Device).where(Device.company_id == company_b.id)).one()
+    assert (added.serial_number, added.description, added.warranty_until, added.location, added.active) == (
+        "SA-1", "Scanner", dt.date(2030, 1, 31), "Halle 1", True)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "device.created",
+                                                        AuditEvent.object_id == added.id)).one()
+    assert event.company_id == company_b.id
+    # a company's own admin sees it; the other company's register is unchanged
+    assert [d.serial_number for d in _devices(company_a)] == ["SA-1"]

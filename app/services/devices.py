@@ -162,10 +162,11 @@ class DeviceInvalid(ValueError):
 
 
 def check_values(company_id: int, values: dict, exclude_id: Optional[int] = None,
-                 check_register: bool = True) -> tuple[dict, dict[str, str]]:
+                 check_register: bool = True, for_staff: bool = False) -> tuple[dict, dict[str, str]]:
     """The values cleaned (text stripped, empty -> None, dates parsed) and the errors per field.
 
-    Dates may come as ``date`` or as text in German or ISO form.
+    Dates may come as ``date`` or as text in German or ISO form. ``for_staff``: the messages speak
+    of the company's register, not the reader's own.
     """
     from app.services.sheets import parse_date
 
@@ -191,7 +192,8 @@ def check_values(company_id: int, values: dict, exclude_id: Optional[int] = None
     if check_register and clean["serial_number"] and "serial_number" not in errors:
         existing = device_or_none(company_id, clean["serial_number"])
         if existing is not None and existing.id != exclude_id:
-            errors["serial_number"] = _("This serial number is already in your register.")
+            errors["serial_number"] = (_("This serial number is already in this company's register.") if for_staff
+                                       else _("This serial number is already in your register."))
     return clean, errors
 
 

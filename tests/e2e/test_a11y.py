@@ -122,7 +122,7 @@ def _staff_pages(ids: dict) -> list[str]:
         "/backend/statuses/list/", f"/backend/statuses/show/{ids['status']}",
         f"/backend/statuses/edit/{ids['status']}", "/backend/statuses/add",
         "/backend/audit/list/", f"/backend/audit/show/{ids['audit']}",
-        "/backend/devices/list/",
+        "/backend/devices/list/", "/backend/devices/add",
         "/backend/outbox/list/", f"/backend/outbox/show/{ids['outbox']}",
         f"/backend/devices/history?serial={ids['serial']}",
         "/cc/my-data/",
