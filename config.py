@@ -108,7 +108,13 @@ class Config:
 
     # Rate limits (Flask-Limiter through FAB)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    # memory:// counts per process; several processes or servers share redis://host:6379/0
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    # Redis unreachable: each process counts on its own until Redis answers again (checked with
+    # growing pauses) — logins go on, limited per process; a Redis that hangs costs at most a second
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     # FAB's own login limit counts successful logins too: a company behind one address
     # would lock itself out. app/security/limits.py counts failed logins only.
     AUTH_RATE_LIMITED = False
@@ -190,8 +196,15 @@ class ProductionConfig(Config):
 def check_settings(settings, env_name: str) -> None:
     """Refuse to start with settings that would break the portal.
 
-    :raises RuntimeError: in production without ``PORTAL_BASE_URL``.
+    :raises RuntimeError: in production without ``SECRET_KEY`` or ``PORTAL_BASE_URL``.
     """
+    if env_name == "production" and not (settings.get("SECRET_KEY") or os.environ.get("SECRET_KEY")):
+        raise RuntimeError(
+            "SECRET_KEY is not set. In production (PORTAL_ENV=production) set the same long random "
+            "SECRET_KEY on every app server (e.g. python -c 'import secrets; print(secrets.token_hex(32))'): "
+            "a key made up by each server would log users out whenever the load balancer sends them "
+            "to another one."
+        )
     if env_name == "production" and not settings.get("PORTAL_BASE_URL"):
         raise RuntimeError(
             "PORTAL_BASE_URL is not set. In production (PORTAL_ENV=production) set it to the address "

@@ -96,6 +96,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_mail_delivery(app)
 
+    from app.serving import health, install_request_ids
+
+    app.register_blueprint(health)
+    csrf.exempt(health)
+    install_request_ids(app)
+
     from app.cli import register_cli
 
     register_cli(app)

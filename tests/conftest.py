@@ -22,7 +22,7 @@ from flask.testing import FlaskClient  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.security import roles  # noqa: E402
-from tests import factories, pgcluster  # noqa: E402
+from tests import factories, pgcluster, redisserver  # noqa: E402
 
 BACKEND = os.environ.get("TEST_DB", "sqlite")
 _db_seq = itertools.count(1)
@@ -65,6 +65,19 @@ def pg_cluster():
     cluster = pgcluster.Cluster().start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real Redis for what several servers share (limits). Without redis-server installed the
+    tests that need it fail in CI and are skipped, with the reason, on a developer's machine."""
+    if not redisserver.available():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = redisserver.RedisServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

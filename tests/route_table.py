@@ -20,6 +20,8 @@ FAB_CRUD = ("list", "show", "add", "edit", "delete", "action", "action_post", "d
 ROUTE_TABLE: dict[str, frozenset] = {
     # public
     "static": EVERYONE,
+    "health.healthz": EVERYONE,  # for load balancers: no data, no login
+    "health.readyz": EVERYONE,
     "appbuilder.static": EVERYONE,
     "LocaleView.index": EVERYONE,
     "UtilView.back": EVERYONE,

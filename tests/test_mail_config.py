@@ -69,3 +69,17 @@ def test_production_refuses_to_start_without_a_base_url(reload_config, monkeypat
         create_app(settings)
     settings["PORTAL_BASE_URL"] = "https://portal.example.com"
     assert create_app(settings).config["PORTAL_BASE_URL"] == "https://portal.example.com"
+
+
+def test_production_refuses_to_start_without_a_shared_secret_key(reload_config, monkeypatch, tmp_path, database_url):
+    """Several servers must sign sessions with the same key; production never makes one up."""
+    reload_config(HOST="0.0.0.0", PORT="8000")
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = {**_app_config(tmp_path, database_url), "PORTAL_BASE_URL": "https://portal.example.com"}
+    del settings["SECRET_KEY"]
+    with pytest.raises(RuntimeError, match=r"SECRET_KEY is not set.*every app server"):
+        create_app(settings)
+    assert not (tmp_path / "instance" / "secret_key").exists()
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    assert create_app(settings).config["SECRET_KEY"] == "k" * 64
