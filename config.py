@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def database_url(instance_dir: Path) -> str:
     """``DATABASE_URL`` (PostgreSQL through psycopg 3), else SQLite in ``instance/``."""
     url = env_str("DATABASE_URL")
@@ -162,6 +167,11 @@ class Config:
     # seconds a sender holds a mail it took; after that it counts as abandoned (the sender died)
     # and another sender sends it. Keep it well above a few MAIL_TIMEOUTs.
     MAIL_CLAIM_LEASE = env_int("MAIL_CLAIM_LEASE", 600)
+    # "request": a request sends the mail it queued right after its commit (one server, no worker);
+    # "worker": requests only queue, `flask portal worker` processes deliver (several servers)
+    MAIL_DELIVERY = env_str("MAIL_DELIVERY", "request")
+    # how often an idle worker looks for due mail (seconds)
+    WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 2.0)
     # without MAIL_SERVER, mails are written as .eml files here (development, tests)
     MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR")  # default: <INSTANCE_DIR>/outbox
     # staff are told about new portal orders and customer messages at this address

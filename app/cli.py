@@ -62,6 +62,30 @@ def send_mail_command() -> None:
     click.echo(f"mail: {total_sent} sent, {total_failed} failed")
 
 
+@portal_cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+def worker_command(once: bool) -> None:
+    """Deliver queued mail in the background (MAIL_DELIVERY=worker): run one or more per
+    installation, on any server; each mail goes out once. SIGTERM or Ctrl-C: the mail being sent
+    is finished, then the worker stops."""
+    import signal
+
+    from flask import current_app
+
+    from app.services.mail import run_worker
+
+    stopping = []
+
+    def stop(signum, _frame):
+        stopping.append(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    click.echo(f"worker: delivering mail (looking every {current_app.config['WORKER_POLL_SECONDS']} s)")
+    sent, failed = run_worker(current_app.config["WORKER_POLL_SECONDS"], lambda: bool(stopping), once=once)
+    click.echo(f"worker: stopped; {sent} sent, {failed} failed")
+
+
 @portal_cli.command("quotes")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Run as on this day (YYYY-MM-DD); default: today.")
