@@ -163,7 +163,7 @@ def test_a_replay_never_shows_an_order_the_user_may_no_longer_see(app, client, k
     company_admin_a.company_id = company_b.id  # the user now works for another company
     db.session.commit()
     retry = post(client, key_a, idempotency_key="moved")
-    assert retry.status_code == 404
+    assert retry.status_code == 422 and "Idempotency-Key" in retry.get_json()["message"]
     assert first["result"]["rma_number"] not in retry.get_data(as_text=True)
     assert count(Order) == 1
 

@@ -305,10 +305,11 @@ class OrderApi(ModelRestApi):
         return _json(body, 201)
 
     def _replay(self, entry):
-        """The first answer to the key again, if its order is still the caller's to see."""
+        """The first answer to the key again, if its order is still the caller's to see (a user
+        moved to another company never sees the old company's order again: the key is taken)."""
         visible = db.session.scalar(scope_orders(select(Order.id).where(Order.id == entry.order_id)))
         if visible is None or entry.response_body is None:
-            return self.response_404()
+            return self._key_conflict()
         response = _json(entry.response_body, entry.response_status or 201)
         response.headers["Idempotent-Replayed"] = "true"
         return response
