@@ -132,6 +132,9 @@ class Config:
     PUBLIC_STATUS_RATE_LIMIT = env_str("PUBLIC_STATUS_RATE_LIMIT", "10 per minute; 100 per day")
     # a public form sent back sooner than this after it was shown is refused as a bot's
     PUBLIC_FORM_MIN_SECONDS = env_int("PUBLIC_FORM_MIN_SECONDS", 3)
+    # a new order sent again with the same Idempotency-Key (API) or form token (portal, public form)
+    # within this many hours gets the first order back; after that the key may be used again
+    IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
     # customer numbers KD-10001, KD-10002, ... for every new company, however it comes in
     CUSTOMER_NUMBER_START = env_int("CUSTOMER_NUMBER_START", 10001)
 

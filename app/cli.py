@@ -100,5 +100,14 @@ def quotes_command(today) -> None:
     click.echo(f"quotes: {counts['reminded']} reminded, {counts['expired']} expired")
 
 
+@portal_cli.command("expire-keys")
+def expire_keys_command() -> None:
+    """Delete the new-order keys (API Idempotency-Key, form tokens) older than IDEMPOTENCY_TTL_HOURS
+    (run it daily from cron; an expired key is never used, this only keeps the table small)."""
+    from app.services.idempotency import forget_expired
+
+    click.echo(f"idempotency keys: {forget_expired()} expired keys deleted")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(portal_cli)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -597,3 +598,36 @@ class Device(Model):
 
     def __repr__(self) -> str:
         return f"{self.serial_number} {self.description}"
+
+
+class IdempotencyKey(Model):
+    """A request that creates an order, remembered for a while under the key its sender chose.
+
+    A retry with the same key (the API's ``Idempotency-Key`` header, a form's one-time token)
+    gets the first result instead of a second order. Keys belong to one user; the public order
+    form's tokens have no user. The row is written in the transaction of the order it names, so
+    a key without its order (or an order without its key) is never committed.
+    """
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_key_user_key"),
+        # NULLs are distinct in a unique constraint: the public form's tokens need their own index
+        Index("uq_idempotency_key_public", "key", unique=True,
+              sqlite_where=text("user_id IS NULL"), postgresql_where=text("user_id IS NULL")),
+        Index("ix_idempotency_key_created", "created_at"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    # SHA-256 of what the request asked for: the same key with another request is refused
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    order_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("repair_order.id", ondelete="CASCADE"), index=True
+    )
+    # the API's first answer, sent again to a retry
+    response_status: Mapped[Optional[int]] = mapped_column(Integer)
+    response_body: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -328,6 +328,14 @@ def _upload(spec: dict) -> None:
     )
 
 
+def _idempotency(spec: dict) -> None:
+    """How long a new order's Idempotency-Key is kept, as this server is configured."""
+    post = spec["paths"].get("/api/v1/orders/", {}).get("post")
+    if post and "description" in post:
+        hours = str(current_app.config.get("IDEMPOTENCY_TTL_HOURS", 24))
+        post["description"] = post["description"].replace("TTL_HOURS", hours)
+
+
 def _links(spec: dict) -> None:
     created = spec["paths"].get("/api/v1/orders/", {}).get("post", {}).get("responses", {}).get("201")
     if created:
@@ -366,6 +374,7 @@ def correct(spec: dict) -> dict:
     _page_range(spec)
     _login(spec)
     _upload(spec)
+    _idempotency(spec)
     _links(spec)
     _times_in_utc(spec)
     return spec

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import request
+from flask import current_app, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -23,11 +23,12 @@ from app.api.schemas import OrderCreateSchema, utc
 from app.extensions import db
 from app.models import Attachment, Order, StatusChange
 from app.security.scoping import ALL_COMPANIES, api_scope, api_user, scope_orders
-from app.services import files, notify
+from app.services import files, idempotency, notify
 from app.services.orders import create_portal_order
 
 STATUS_COLUMNS = ["status.code", "status.label_de", "status.label_en", "status.is_final"]
 CUSTOMER_COLUMNS = ["customer_name", "contact_person", "street", "postcode", "city", "country", "email", "phone"]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 ITEM_COLUMNS = ["items.id", "items.article_number", "items.description", "items.serial_number",
                 "items.quantity", "items.fault_description"]
 
@@ -167,6 +168,28 @@ class OrderApi(ModelRestApi):
             The order gets its RMA number and the initial status. Only `reference`
             and `items` are accepted; any other field (a company, a status, an id)
             is refused with 422.
+
+
+            Send an `Idempotency-Key` so that a retry (after a timeout, a lost answer, on
+            another server) never creates a second order: a request with the key and the
+            same body within TTL_HOURS hours gets the first answer again
+            (201, the same body, `Idempotent-Replayed: true`) and creates nothing. The same
+            key with another body is refused with 422; while the first request with the key
+            is still being processed, another one may get 409 (try again). Keys are your
+            user's own: another user's key never finds your order. After
+            TTL_HOURS hours a key may be used again.
+          parameters:
+          - in: header
+            name: Idempotency-Key
+            required: false
+            description: >-
+              A key of your choice (1-255 printable ASCII characters, e.g. a UUID or your ERP's
+              return number) naming this order; anything else is refused with 400.
+            schema:
+              type: string
+              minLength: 1
+              maxLength: 255
+              pattern: '^[ -~]{1,255}$'
           requestBody:
             required: true
             content:
@@ -175,7 +198,15 @@ class OrderApi(ModelRestApi):
                   $ref: '#/components/schemas/{{self.__class__.__name__}}.post'
           responses:
             201:
-              description: The order as `GET /orders/{pk}` returns it
+              description: >-
+                The order as `GET /orders/{pk}` returns it; for a retry with the same
+                `Idempotency-Key` and body, the first answer again
+              headers:
+                Idempotent-Replayed:
+                  description: '`true`: this is the answer to an earlier request with the same Idempotency-Key; nothing was created'
+                  schema:
+                    type: string
+                    enum: ['true']
               content:
                 application/json:
                   schema:
@@ -186,24 +217,62 @@ class OrderApi(ModelRestApi):
                         type: integer
                       result:
                         $ref: '#/components/schemas/{{self.__class__.__name__}}.get'
+            400:
+              description: The body is no JSON, or the Idempotency-Key is not 1-255 printable ASCII characters
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/Error'
             403:
               description: The API key's (or JWT's) user belongs to no company
               content:
                 application/json:
                   schema:
                     $ref: '#/components/schemas/Error'
+            409:
+              description: >-
+                Another request with this Idempotency-Key is still being processed (or did not
+                finish): send it again
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/Error'
             422:
-              $ref: '#/components/responses/422'
+              description: >-
+                The body is refused (the fields with their messages), or the Idempotency-Key
+                was already used with another body
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/Error'
         """
         user = api_user()
         if not getattr(user, "company_id", None):
             return self.response(403, message="Orders are created by the users of a company.")
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None and not idempotency.valid_key(key):
+            return self.response_400(message={IDEMPOTENCY_HEADER: [
+                "An Idempotency-Key is 1 to 255 printable ASCII characters."]})
         if not request.is_json:
             return self.response_400(message="Send the order as JSON (Content-Type: application/json).")
+        payload = request.get_json(silent=True)
         try:
-            data = self.add_model_schema.load(request.get_json(silent=True))
+            data = self.add_model_schema.load(payload)
         except ValidationError as err:
             return self.response_422(message=err.messages)
+        if key is None:
+            return self._create(user, data, None)
+        digest = idempotency.request_hash("api:orders", payload)
+        try:
+            first = idempotency.find(user.id, key, digest)
+        except idempotency.KeyConflict:
+            return self._key_conflict()
+        if first is not None:
+            return self._replay(first)
+        return self._create(user, data, (key, digest))
+
+    def _create(self, user, data: dict, idempotent: tuple[str, str] | None):
+        """The order, and with an idempotency key the key with the answer, in one transaction."""
         items = [
             {
                 "article_number": item.get("article_number") or None,
@@ -215,13 +284,40 @@ class OrderApi(ModelRestApi):
             for item in data["items"]
         ]
         try:
+            entry = idempotency.claim(user.id, *idempotent) if idempotent else None
             order = create_portal_order(user.company, user, data["reference"], items)
             notify.order_created(order)
+            db.session.flush()
+            body = current_app.json.dumps({"id": order.id, "result": utc(self.show_model_schema.dump(order))})
+            if entry is not None:
+                idempotency.remember(entry, order, 201, body)
             db.session.commit()
+        except idempotency.Replay as replay:
+            return self._replay(replay.entry)
+        except idempotency.KeyConflict:
+            return self._key_conflict()
+        except idempotency.KeyInProgress:
+            return self.response(409, message="Another request with this Idempotency-Key is still being "
+                                              "processed. Please send it again.")
         except BaseException:
             db.session.rollback()
             raise
-        return self.response(201, id=order.id, result=utc(self.show_model_schema.dump(order)))
+        return _json(body, 201)
+
+    def _replay(self, entry):
+        """The first answer to the key again, if its order is still the caller's to see (a user
+        moved to another company never sees the old company's order again: the key is taken)."""
+        visible = db.session.scalar(scope_orders(select(Order.id).where(Order.id == entry.order_id)))
+        if visible is None or entry.response_body is None:
+            return self._key_conflict()
+        response = _json(entry.response_body, entry.response_status or 201)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    def _key_conflict(self):
+        return self.response_422(message={IDEMPOTENCY_HEADER: [
+            "This Idempotency-Key was already used for another order (another body). "
+            "Use a new key for a new order."]})
 
     # -- status history ---------------------------------------------------------
     @expose("/<int:pk>/history", methods=["GET"])
@@ -361,6 +457,11 @@ class OrderApi(ModelRestApi):
         if attachment is None:
             return self.response_404()
         return files.send_attachment(attachment)
+
+
+def _json(body: str, status: int):
+    """A JSON answer from its text (the first answer and its replays are the same bytes)."""
+    return current_app.response_class(body, status=status, content_type="application/json; charset=utf-8")
 
 
 def _status(status) -> dict:

@@ -14,12 +14,13 @@ from app.models import QUOTE_SENT, utcnow
 from app.models import PAGE_SIZES, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, current_company_id, order_or_404, \
     require_company
-from app.services import export, files, notify, quotes, turnaround
+from app.services import export, files, idempotency, notify, quotes, turnaround
 from app.services.orders import create_portal_order
 from app.services.slip import render_slip
 from app.services.slip_pdf import slip_pdf_response
 from app.views.index import home_url
-from app.views.order_form import add_article_row, save_order_with_files
+from app.views.order_form import SendAgain, add_article_row, form_once, give_form_token, order_sent_before, \
+    renew_form_token, save_order_with_files
 from app.views.portal_forms import AcceptQuoteForm, MessageForm, NewOrderForm, RejectQuoteForm, UploadForm
 
 def page_size_of(user) -> int:
@@ -220,17 +221,37 @@ class PortalOrderView(BaseView):
     def add(self):
         require_company()
         form = NewOrderForm()
-        if not add_article_row(form) and form.validate_on_submit():
+        if not add_article_row(form) and request.method == "POST":
             user = g.user
-            order = save_order_with_files(
-                form,
-                lambda articles: create_portal_order(user.company, user, form.reference.data.strip(), articles),
-                user=user,
-            )
-            if order is not None:
-                flash(_("Your order was saved. Its RMA number is %(rma)s.", rma=order.rma_number), "success")
-                return redirect(url_for(".show", pk=order.id))
+            once = form_once(form, user.id, "portal:orders")
+            try:
+                # sent twice (a double click, the browser's retry): the first order, not a second
+                first = order_sent_before(once)
+                if first is not None:
+                    return self._already_created(first)
+                if form.validate_on_submit():
+                    order = save_order_with_files(
+                        form,
+                        lambda articles: create_portal_order(user.company, user, form.reference.data.strip(),
+                                                             articles),
+                        user=user, once=once,
+                    )
+                    if order is not None:
+                        flash(_("Your order was saved. Its RMA number is %(rma)s.", rma=order.rma_number),
+                              "success")
+                        return redirect(url_for(".show", pk=order.id))
+            except idempotency.Replay as replay:
+                return self._already_created(db.session.get(Order, replay.entry.order_id))
+            except SendAgain:
+                renew_form_token(form)
+                flash(_("The form could not be sent. Please send it again."), "warning")
+        give_form_token(form)
         return self.render_template("portal/new_order.html", form=form)
+
+    @staticmethod
+    def _already_created(order):
+        flash(_("This order was already created."), "info")
+        return redirect(url_for(".show", pk=order.id))
 
     @expose("/<int:pk>/files", methods=["POST"])
     @has_access

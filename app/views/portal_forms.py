@@ -10,6 +10,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     MultipleFileField,
     PasswordField,
@@ -73,6 +74,8 @@ class ArticlesForm(FlaskForm):
 
     items = FieldList(FormField(ArticleForm), min_entries=1, max_entries=MAX_ARTICLES)
     files = MultipleFileField(_l("Files"), validators=[check_file_types])
+    # one-time token given when the form is shown: the same form sent twice makes one order
+    form_token = HiddenField()
 
     def validate_items(self, field):
         if not field.entries:

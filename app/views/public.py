@@ -6,7 +6,7 @@ come through this form) gets the same answer, so orders cannot be enumerated.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import CUSTOMER_FIELDS, SOURCE_FRONTEND, Order, OrderMessage
 from app.security.bots import filled_in_by_a_person, started_token
-from app.services import notify
+from app.services import idempotency, notify
 from app.services.orders import create_frontend_order
 from app.services.slip_pdf import slip_pdf_response
-from app.views.order_form import add_article_row, save_order_with_files
+from app.views.order_form import SendAgain, add_article_row, form_once, give_form_token, order_sent_before, \
+    renew_form_token, save_order_with_files
 from app.views.public_forms import PublicOrderForm, StatusLookupForm
 
 ORDER_LIMIT = "5 per minute; 50 per day"
@@ -49,17 +50,39 @@ class PublicOrderView(BaseView):
             if form.website.data:
                 # A bot filled in the invisible field: pretend success, store nothing.
                 return redirect(url_for(".sent"))
-            too_fast = not filled_in_by_a_person(form.started.data)
-            if form.validate_on_submit() and not too_fast:
-                order = save_order_with_files(form, lambda articles: self._create_order(form, articles))
-                if order is not None:
-                    session[SENT_KEY] = order.rma_number
-                    remember_order(order)
-                    return redirect(url_for(".sent"))
+            # The token has no user: it finds its order only together with the order's email
+            # address, the same proof the status page asks for.
+            once = form_once(form, None, "public:orders", (form.email.data or "").strip().lower())
+            try:
+                first = order_sent_before(once)
+                if first is not None:
+                    return self._already_created(first)
+                too_fast = not filled_in_by_a_person(form.started.data)
+                if form.validate_on_submit() and not too_fast:
+                    order = save_order_with_files(form, lambda articles: self._create_order(form, articles),
+                                                  once=once)
+                    if order is not None:
+                        return self._sent(order)
+            except idempotency.Replay as replay:
+                return self._already_created(db.session.get(Order, replay.entry.order_id))
+            except SendAgain:
+                renew_form_token(form)
+                flash(_("The form could not be sent. Please send it again."), "warning")
         if too_fast or not form.started.data:
             form.started.data = started_token()  # the time runs from this page on
+        give_form_token(form)
         status = 422 if request.method == "POST" and (form.errors or too_fast) else 200
-        return self.render_template("public/order_form.html", form=form, too_fast=too_fast), status
+        # a one-time token is in the page: no cache may hand it to another visitor
+        return self.render_template("public/order_form.html", form=form, too_fast=too_fast), status, NO_STORE
+
+    def _sent(self, order: Order):
+        session[SENT_KEY] = order.rma_number
+        remember_order(order)
+        return redirect(url_for(".sent"))
+
+    def _already_created(self, order: Order):
+        flash(_("This order was already created."), "info")
+        return self._sent(order)
 
     @staticmethod
     def _create_order(form: PublicOrderForm, articles: list[dict]) -> Order:
