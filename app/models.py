@@ -631,3 +631,19 @@ class IdempotencyKey(Model):
     response_status: Mapped[Optional[int]] = mapped_column(Integer)
     response_body: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class ImportPreview(Model):
+    """The checked rows of an uploaded file between its preview and the user's confirmation: in the
+    database, so that any app server can confirm what another one previewed. Only a hash of the
+    token is kept; the token itself stays with the browser."""
+
+    __tablename__ = "import_preview"
+    __table_args__ = {"extend_existing": True}
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    company_id: Mapped[int] = mapped_column(Integer, ForeignKey("company.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    rows: Mapped[str] = mapped_column(Text, nullable=False)

@@ -134,8 +134,10 @@ def confirm(token: str, company: Company, user: PortalUser, add_serials: Iterabl
     :raises devices.DeviceInvalid: when a chosen serial number was added to the register meanwhile
         (rolled back; IntegrityError when that happened in the same instant).
     """
-    preview = load_preview(token, company.id, user)
+    stored = previews.claim(PREVIEW_KIND, token, user.id, company.id)
+    preview = stored[0] if stored else None
     if preview is None or not preview.get("articles"):
+        db.session.rollback()
         return None
     chosen = set(add_serials) if may_add_devices else set()
     try:
@@ -151,5 +153,4 @@ def confirm(token: str, company: Company, user: PortalUser, add_serials: Iterabl
     except BaseException:
         db.session.rollback()
         raise
-    previews.discard(token)
     return order

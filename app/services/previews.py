@@ -1,49 +1,46 @@
-"""Checked rows of an uploaded file kept on the server between the preview and the confirmation.
+"""Checked rows of an uploaded file kept between the preview and the confirmation.
 
-The browser only carries a random token; the rows stay in ``INSTANCE_DIR/imports/<token>.json``
-bound to the user and company that uploaded them and valid for ``MAX_AGE``. A token of another
-user or company, an expired or a malformed one reads as "no preview" — so nothing the client sends
-back can change what is saved, and a file is never parsed twice.
+The browser only carries a random token; the rows stay in the database (``import_preview``,
+keyed by a hash of the token) bound to the user and company that uploaded them and valid for
+``MAX_AGE`` — so any app server confirms what another previewed. A token of another user or
+company, an expired or a malformed one reads as "no preview": nothing the client sends back can
+change what is saved, and a file is never parsed twice.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import re
 import secrets
-import time
-from pathlib import Path
 from typing import Optional
 
-from flask import current_app
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import ImportPreview, utcnow
 
 MAX_AGE = 3600  # seconds
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
-def _folder() -> Path:
-    folder = Path(current_app.config["INSTANCE_DIR"]) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _purge(folder: Path) -> None:
+def _purge() -> None:
     """Remove previews nobody confirmed within the hour."""
-    limit = time.time() - MAX_AGE
-    for path in folder.glob("*.json"):
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            pass
+    db.session.execute(delete(ImportPreview).where(
+        ImportPreview.created_at < utcnow() - dt.timedelta(seconds=MAX_AGE)))
 
 
 def save(kind: str, user_id: int, company_id: int, rows: list[dict]) -> str:
-    """Keep ``rows`` for this user and company; the token to confirm them with."""
-    folder = _folder()
-    _purge(folder)
+    """Keep ``rows`` for this user and company (committed); the token to confirm them with."""
+    _purge()
     token = secrets.token_urlsafe(32)
-    payload = {"kind": kind, "user_id": user_id, "company_id": company_id, "created": time.time(), "rows": rows}
-    (folder / f"{token}.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    db.session.add(ImportPreview(token_hash=_hash(token), kind=kind, user_id=user_id, company_id=company_id,
+                                 created_at=utcnow(), rows=json.dumps(rows, ensure_ascii=False)))
+    db.session.commit()
     return token
 
 
@@ -51,17 +48,33 @@ def load(kind: str, token: str, user_id: int, company_id: int) -> Optional[list[
     """The rows kept under ``token`` if they are this user's and company's and not expired, else None."""
     if not token or not TOKEN.fullmatch(token):
         return None
-    path = _folder() / f"{token}.json"
+    stored = db.session.scalar(select(ImportPreview.rows).where(
+        ImportPreview.token_hash == _hash(token), ImportPreview.kind == kind, ImportPreview.user_id == user_id,
+        ImportPreview.company_id == company_id,
+        ImportPreview.created_at >= utcnow() - dt.timedelta(seconds=MAX_AGE)))
+    if stored is None:
+        return None
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(stored)
+    except ValueError:
         return None
-    if (payload.get("kind") != kind or payload.get("user_id") != user_id or payload.get("company_id") != company_id
-            or time.time() - float(payload.get("created", 0)) > MAX_AGE):
+
+
+def claim(kind: str, token: str, user_id: int, company_id: int) -> Optional[list[dict]]:
+    """The rows, as :func:`load`, taken out of the store in the caller's transaction: committed
+    with what the caller saves from them, kept when it rolls back. Of two confirmations of one
+    preview at the same moment only one gets the rows (the other waits for the first to commit,
+    then finds nothing), so a double click never saves twice."""
+    rows = load(kind, token, user_id, company_id)
+    if rows is None:
         return None
-    return payload.get("rows")
+    taken = db.session.execute(delete(ImportPreview).where(
+        ImportPreview.token_hash == _hash(token), ImportPreview.user_id == user_id)).rowcount
+    return rows if taken == 1 else None
 
 
 def discard(token: str) -> None:
+    """Forget the preview (committed at once)."""
     if token and TOKEN.fullmatch(token):
-        (_folder() / f"{token}.json").unlink(missing_ok=True)
+        db.session.execute(delete(ImportPreview).where(ImportPreview.token_hash == _hash(token)))
+        db.session.commit()

@@ -199,8 +199,9 @@ class PortalDeviceView(BaseView):
         if not ConfirmImportForm().validate_on_submit():
             abort(400)
         token = request.form.get("token", "")
-        rows = previews.load(PREVIEW_KIND, token, g.user.id, current_company_id())
+        rows = previews.claim(PREVIEW_KIND, token, g.user.id, current_company_id())
         if rows is None:
+            db.session.rollback()
             flash(_("The preview has expired. Please upload the file again."), "warning")
             return redirect(url_for(".import_file"))
         try:
@@ -212,7 +213,6 @@ class PortalDeviceView(BaseView):
             flash(_("Nothing was saved: the register has changed since the preview. Please upload the file again."),
                   "danger")
             return redirect(url_for(".import_file"))
-        previews.discard(token)
         flash(ngettext("%(count)s device was added to the register.", "%(count)s devices were added to the register.",
                        count, count=count), "success")
         return redirect(url_for(".list"))
