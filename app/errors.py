@@ -76,9 +76,8 @@ def register_error_handlers(app: Flask) -> None:
     def not_found(error):
         from app.services.files import AttachmentMissing
 
-        if isinstance(error, AttachmentMissing):  # a row whose file the storage does not have
-            if request.path.startswith("/api/"):
-                return {"message": "The file is not available in the file storage."}, 404
+        if isinstance(error, AttachmentMissing) and not request.path.startswith("/api/"):
+            # a row whose file the storage does not have (the API answers it in app/api/orders.py)
             return _page(404, _("File not available"),
                          _("The file “%(name)s” cannot be found in our file storage. The order itself is not "
                            "affected; please tell our service team.", name=error.original_name))
