@@ -225,3 +225,96 @@ def test_a_25_mb_upload_is_never_whole_in_memory(app, backend, company_a, custom
         while chunk := stream.read(MB):
             check.update(chunk)
     assert stored_size == size and check.hexdigest() == digest.hexdigest()
+
+
+# -- flask portal storage migrate ------------------------------------------------------------------
+
+def migrate(app):
+    return app.test_cli_runner().invoke(args=["portal", "storage", "migrate"])
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_migrate_copies_the_local_files_verified_idempotent_and_resumable(app, backend, s3_server, s3_prefix,
+                                                                          customer_client, monkeypatch):
+    from app.services.storage_migration import checksums
+
+    app.config.update(s3_settings(s3_server, s3_prefix))
+    big = PDF + bytes(range(256)) * (6 * MB // 256)  # more than one part: a multipart copy
+    customer_client.post("/cc/orders/new", content_type="multipart/form-data",
+                         data=new_order_data("PO-MIGRATE", files=[upload("a.pdf"), upload("b.png", PNG),
+                                                                  upload("big.pdf", big)]))
+    customer_client.post("/cc/orders/new", content_type="multipart/form-data",
+                         data=new_order_data("PO-LOST", files=[upload("lost.pdf")]))
+    rows = {a.original_name: a for a in db.session.scalars(select(Attachment))}
+    local = get_storage()
+    local.delete(rows["lost.pdf"].stored_name)  # a row whose file is gone: reported, nothing to copy
+    (local.folder / "notes.txt").write_text("not an attachment")
+    names = sorted(a.stored_name for n, a in rows.items() if n != "lost.pdf")
+    s3 = s3_server.client()
+    s3.put_object(Bucket=BUCKET, Key=s3_prefix + names[-1], Body=b"an earlier, broken copy")
+
+    # stopped after the first copy (the network went away)
+    real_save, saved = S3Storage.save, []
+
+    def save_once(self, name, stream, metadata=None):
+        if saved:
+            raise ConnectionError("network unreachable")
+        saved.append(name)
+        real_save(self, name, stream, metadata)
+
+    monkeypatch.setattr(S3Storage, "save", save_once)
+    result = migrate(app)
+    assert result.exit_code != 0 and isinstance(result.exception, ConnectionError)
+    assert saved == names[:1]
+    monkeypatch.setattr(S3Storage, "save", real_save)
+
+    # run again: continues, the first one is already there, the broken copy is replaced
+    result = migrate(app)
+    assert result.exit_code == 0, result.output
+    assert "storage: 2 copied, 1 already there, 0 failed, 1 missing" in result.output
+    assert rows["lost.pdf"].stored_name in result.output
+    assert s3_server.keys(s3_prefix) == names  # no notes.txt
+    for name in names:
+        body = s3.get_object(Bucket=BUCKET, Key=s3_prefix + name)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == next(a.sha256 for a in rows.values() if a.stored_name == name)
+    big_name = rows["big.pdf"].stored_name
+    etag = s3.head_object(Bucket=BUCKET, Key=s3_prefix + big_name)["ETag"].strip('"')
+    assert etag.endswith("-2") and etag in checksums(local, big_name).etags()  # verified without reading it back
+
+    # and again: nothing to do
+    result = migrate(app)
+    assert result.exit_code == 0 and "storage: 0 copied, 3 already there, 0 failed, 1 missing" in result.output
+
+    # a local file that no longer matches its row is not copied over the good object
+    (local.folder / rows["a.pdf"].stored_name).write_bytes(PDF + b"changed")
+    result = migrate(app)
+    assert result.exit_code == 1 and "storage: 0 copied, 2 already there, 1 failed, 1 missing" in result.output
+    body = s3.get_object(Bucket=BUCKET, Key=s3_prefix + rows["a.pdf"].stored_name)["Body"].read()
+    assert body == PDF
+
+    # switched to the bucket, with no local files at all: the portal serves the copies
+    for name in names:
+        local.delete(name)
+    app.config["FILE_STORAGE"] = "s3"
+    app.extensions.pop("portal_storage")
+    response = customer_client.get(f"/cc/orders/{rows['big.pdf'].order_id}/files/{rows['big.pdf'].id}")
+    assert response.status_code == 200 and response.data == big
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_migrate_without_a_bucket_says_what_to_set(app, backend):
+    app.config["S3_BUCKET"] = None
+    result = migrate(app)
+    assert result.exit_code == 2 and "S3_BUCKET" in result.output
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"FILE_STORAGE": "ftp"}, "FILE_STORAGE='ftp' is not known"),
+    ({"FILE_STORAGE": "s3", "S3_BUCKET": None}, "FILE_STORAGE=s3 needs S3_BUCKET"),
+])
+def test_the_app_refuses_to_start_with_an_unusable_storage_setting(tmp_path, settings, message):
+    from app import create_app
+
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        create_app({"INSTANCE_DIR": str(tmp_path), "UPLOAD_FOLDER": str(tmp_path / "u"), "SECRET_KEY": "x",
+                    **settings})
