@@ -7,6 +7,7 @@ the readiness check) never learn which one runs. Names are chosen by the caller 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
@@ -112,13 +113,14 @@ class S3Storage:
 
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
                  region: str | None = None):
-        import boto3
+        import boto3.session
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config as BotoConfig
 
         self.bucket = bucket
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        self.client = boto3.client(
+        # its own session: boto3's shared default session must not build clients in several threads
+        self.client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url or None, region_name=region or None,
             config=BotoConfig(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}),
         )
@@ -191,12 +193,18 @@ def s3_storage(config=None) -> S3Storage:
                      config.get("S3_ENDPOINT_URL"), config.get("S3_REGION"))
 
 
+_creating = threading.Lock()
+
+
 def get_storage() -> Storage:
     """The app's configured storage (one per app: the boto3 client is thread-safe and reused)."""
     app = current_app._get_current_object()
     storage = app.extensions.get("portal_storage")
     if storage is None:
-        kind = app.config.get("FILE_STORAGE", "local")
-        storage = s3_storage(app.config) if kind == "s3" else local_storage(app.config)
-        app.extensions["portal_storage"] = storage
+        with _creating:
+            storage = app.extensions.get("portal_storage")
+            if storage is None:
+                kind = app.config.get("FILE_STORAGE", "local")
+                storage = s3_storage(app.config) if kind == "s3" else local_storage(app.config)
+                app.extensions["portal_storage"] = storage
     return storage
