@@ -90,6 +90,13 @@ class Config:
     UPLOAD_MAX_FILE_SIZE = env_int("UPLOAD_MAX_FILE_SIZE", 25 * 1024 * 1024)
     # a whole request: the files of a new order together (plus the form itself)
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+    # where attachments live: "local" (UPLOAD_FOLDER) or "s3" (an S3-compatible bucket; credentials
+    # from boto3's usual sources, e.g. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
+    FILE_STORAGE = (env_str("FILE_STORAGE", "local") or "local").strip().lower()
+    S3_BUCKET = env_str("S3_BUCKET")
+    S3_PREFIX = env_str("S3_PREFIX", "")  # e.g. "portal/attachments/"
+    S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")  # MinIO, Ceph, …; unset for AWS
+    S3_REGION = env_str("S3_REGION")
     UPLOAD_EXTENSIONS = tuple(
         e.strip() for e in env_str("UPLOAD_EXTENSIONS", "pdf,png,jpg,jpeg,gif,txt,csv,xlsx,docx,zip").split(",")
         if e.strip()
@@ -209,7 +216,8 @@ class ProductionConfig(Config):
 def check_settings(settings, env_name: str) -> None:
     """Refuse to start with settings that would break the portal.
 
-    :raises RuntimeError: in production without ``SECRET_KEY`` or ``PORTAL_BASE_URL``.
+    :raises RuntimeError: in production without ``SECRET_KEY`` or ``PORTAL_BASE_URL``; for an unknown
+        ``FILE_STORAGE`` or ``FILE_STORAGE=s3`` without ``S3_BUCKET``.
     """
     if env_name == "production" and not (settings.get("SECRET_KEY") or os.environ.get("SECRET_KEY")):
         raise RuntimeError(
@@ -218,6 +226,13 @@ def check_settings(settings, env_name: str) -> None:
             "a key made up by each server would log users out whenever the load balancer sends them "
             "to another one."
         )
+    storage = settings.get("FILE_STORAGE", "local")
+    if storage not in ("local", "s3"):
+        raise RuntimeError(f"FILE_STORAGE={storage!r} is not known: use 'local' (the folder UPLOAD_FOLDER) "
+                           "or 's3' (an S3-compatible bucket, S3_BUCKET).")
+    if storage == "s3" and not settings.get("S3_BUCKET"):
+        raise RuntimeError("FILE_STORAGE=s3 needs S3_BUCKET: the bucket the attachments are stored in "
+                           "(and S3_ENDPOINT_URL for a server other than AWS).")
     if env_name == "production" and not settings.get("PORTAL_BASE_URL"):
         raise RuntimeError(
             "PORTAL_BASE_URL is not set. In production (PORTAL_ENV=production) set it to the address "

@@ -1,4 +1,4 @@
-"""``flask portal …``: setup (permissions, roles, statuses) and demo data."""
+"""``flask portal …``: setup (permissions, roles, statuses), demo data, mail, quotes, storage."""
 from __future__ import annotations
 
 import click
@@ -107,6 +107,30 @@ def expire_keys_command() -> None:
     from app.services.idempotency import forget_expired
 
     click.echo(f"idempotency keys: {forget_expired()} expired keys deleted")
+
+
+storage_cli = AppGroup("storage", help="Attachment files in the local folder or object storage.")
+portal_cli.add_command(storage_cli)
+
+
+@storage_cli.command("migrate")
+def storage_migrate_command() -> None:
+    """Copy the files of UPLOAD_FOLDER into the bucket S3_BUCKET (under S3_PREFIX), each verified by
+    checksum. Files already there with the same checksum are skipped: run it again after a stop and
+    it continues; run it once more after switching to FILE_STORAGE=s3 to catch late uploads."""
+    from app.services.storage import local_storage, s3_storage
+    from app.services.storage_migration import migrate
+
+    if not current_app.config.get("S3_BUCKET"):
+        raise click.UsageError("Set S3_BUCKET (and S3_ENDPOINT_URL, S3_REGION, S3_PREFIX as needed) to the "
+                               "bucket the files are copied into.")
+    source, target = local_storage(), s3_storage()
+    click.echo(f"copying {source.folder} to s3://{target.bucket}/{target.prefix}")
+    result = migrate(source, target, echo=lambda message: click.echo(message, err=True))
+    click.echo(f"storage: {result.copied} copied, {result.skipped} already there, {len(result.failed)} failed, "
+               f"{len(result.missing)} missing")
+    if result.failed:
+        raise SystemExit(1)
 
 
 def register_cli(app) -> None:

@@ -73,7 +73,14 @@ def register_error_handlers(app: Flask) -> None:
         return error
 
     @app.errorhandler(404)
-    def not_found(_error):
+    def not_found(error):
+        from app.services.files import AttachmentMissing
+
+        if isinstance(error, AttachmentMissing) and not request.path.startswith("/api/"):
+            # a row whose file the storage does not have (the API answers it in app/api/orders.py)
+            return _page(404, _("File not available"),
+                         _("The file “%(name)s” cannot be found in our file storage. The order itself is not "
+                           "affected; please tell our service team.", name=error.original_name))
         if request.path.startswith("/api/"):
             return {"message": "Not found"}, 404
         return _page(404, _("Not found"), _("This page does not exist, or you have no access to it."))

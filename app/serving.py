@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import re
 import time
 import uuid
@@ -89,9 +88,9 @@ def _check_database() -> None:
 
 
 def _check_storage() -> None:
-    folder = current_app.config["UPLOAD_FOLDER"]
-    if not (os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)):
-        raise OSError("the upload folder is missing or not writable")
+    from app.services.storage import get_storage
+
+    get_storage().check()  # the local folder writable, or the bucket reachable (head_bucket)
 
 
 def _check_limits() -> None:

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.security import roles  # noqa: E402
-from tests import factories, pgcluster, redisserver  # noqa: E402
+from tests import factories, pgcluster, redisserver, s3server  # noqa: E402
 
 BACKEND = os.environ.get("TEST_DB", "sqlite")
 _db_seq = itertools.count(1)
@@ -81,6 +81,29 @@ def redis_server():
 
 
 @pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3-compatible server in its own process (only for the tests that ask for it), with
+    one bucket; each test stores under its own prefix. boto3 in the app finds the credentials in
+    the environment, as in production."""
+    saved = {name: os.environ.get(name) for name in s3server.CREDENTIALS}
+    os.environ.update(s3server.CREDENTIALS)
+    server = s3server.S3Server().start()
+    yield server
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def app_overrides():
+    """Settings a test module adds to the app's (e.g. ``FILE_STORAGE``)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def template_db(tmp_path_factory, pg_cluster):
     """A migrated, set-up database that every test clones."""
     tmp = tmp_path_factory.mktemp("template")
@@ -129,8 +152,8 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = create_app(_app_config(tmp_path, database_url))
+def app(tmp_path, database_url, app_overrides):
+    app = create_app({**_app_config(tmp_path, database_url), **app_overrides})
     app.test_client_class = IsolatedClient
     app.jinja_env.undefined = jinja2.StrictUndefined
     ctx = app.app_context()

@@ -456,7 +456,10 @@ class OrderApi(ModelRestApi):
         ).first()
         if attachment is None:
             return self.response_404()
-        return files.send_attachment(attachment)
+        try:
+            return files.send_attachment(attachment)
+        except files.AttachmentMissing:  # FAB's @safe would make it a 500
+            return self.response(404, message="The file is not available in the file storage.")
 
 
 def _json(body: str, status: int):

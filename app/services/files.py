@@ -1,4 +1,5 @@
-"""Attachment files: stored under random names outside any static folder."""
+"""Attachment files: checked while they stream in, stored under random names (in the folder or the
+bucket of ``app/services/storage.py``, never in a static folder), served only as downloads."""
 from __future__ import annotations
 
 import hashlib
@@ -6,17 +7,17 @@ import mimetypes
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import current_app, send_file
+from flask import current_app, request, send_file
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 from werkzeug.utils import secure_filename
 
 from app.extensions import db
 from app.models import Attachment
+from app.services.storage import StoredFileMissing, get_storage
 
 DEFAULT_EXTENSIONS = ("pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "xlsx", "docx", "zip")
-CHUNK = 64 * 1024
 
 
 class UploadRefused(ValueError):
@@ -78,11 +79,14 @@ class StoredFile:
     content_type: str
     size: int
     sha256: str
-    path: Path
 
 
-def upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
+class AttachmentMissing(NotFound):
+    """The attachment's row exists but its file is not in the storage: a 404 with its own message."""
+
+    def __init__(self, attachment: Attachment):
+        super().__init__()
+        self.original_name = attachment.original_name
 
 
 def allowed_extensions() -> set[str]:
@@ -110,59 +114,88 @@ def real_files(uploads) -> list[FileStorage]:
     return [f for f in (uploads or []) if isinstance(f, FileStorage) and f.filename]
 
 
+class _CheckedUpload:
+    """The upload as a stream for the storage, checked while the storage reads it: the first
+    bytes against the type, the size against the limit; the SHA-256 on the way."""
+
+    def __init__(self, stream, original: str, ext: str, limit: int):
+        self.stream, self.original, self.ext, self.limit = stream, original, ext, limit
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        if not chunk:
+            return b""
+        if self.size == 0 and not content_matches(self.ext, chunk[:8192]):
+            raise UploadRefused("content", self.original, self.ext)
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise UploadRefused("too_large", self.original, self.ext)
+        self.digest.update(chunk)
+        return chunk
+
+
 def store(upload: FileStorage) -> StoredFile:
-    """Stream an upload to disk under a random name; the caller records it.
+    """Stream an upload into the storage under a random name; the caller records it.
+
+    The file is never whole in memory: the local folder takes it in chunks, object storage in
+    parts (multipart above ``storage.PART_SIZE``).
 
     :raises UploadRefused: for a type outside the allow-list, content that does
-        not fit the type, an empty or a too large file (nothing stays on disk).
+        not fit the type, an empty or a too large file (nothing stays in the storage).
     """
     original = clean_original_name(upload.filename or "")
     ext = check_extension(original)
-    limit = max_file_size()
-    folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    storage = get_storage()
     stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with open(path, "xb") as out:
-            while True:
-                chunk = upload.stream.read(CHUNK)
-                if not chunk:
-                    break
-                if size == 0 and not content_matches(ext, chunk[:8192]):
-                    raise UploadRefused("content", original, ext)
-                digest.update(chunk)
-                size += len(chunk)
-                if size > limit:
-                    raise UploadRefused("too_large", original, ext)
-                out.write(chunk)
-        if size == 0:
-            raise UploadRefused("empty", original, ext)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    checked = _CheckedUpload(upload.stream, original, ext, max_file_size())
+    storage.save(stored_name, checked)  # a refusal raised while reading leaves nothing behind
+    if checked.size == 0:
+        storage.delete(stored_name)
+        raise UploadRefused("empty", original, ext)
     content_type = mimetypes.guess_type(original)[0] or "application/octet-stream"
-    return StoredFile(stored_name, original, content_type, size, digest.hexdigest(), path)
+    return StoredFile(stored_name, original, content_type, checked.size, checked.digest.hexdigest())
 
 
 def discard(stored: list[StoredFile]) -> None:
     """Remove files written for a transaction that did not commit."""
+    storage = get_storage()
     for item in stored:
-        item.path.unlink(missing_ok=True)
+        storage.delete(item.stored_name)
 
 
 def send_attachment(attachment: Attachment):
-    """Serve a stored file as a download with its original name."""
-    path = upload_dir() / attachment.stored_name
+    """Serve a stored file as a download with its original name, streamed from the storage.
+
+    The same headers on both backends: the content's SHA-256 as ETag (the same on every
+    server), the upload time as Last-Modified, byte ranges.
+
+    :raises AttachmentMissing: (404) when the storage has no file for the row.
+    """
+    try:
+        stream, size = get_storage().open(attachment.stored_name)
+    except StoredFileMissing:
+        current_app.logger.error("attachment %s (order %s): file %s missing in the storage",
+                                 attachment.id, attachment.order_id, attachment.stored_name)
+        raise AttachmentMissing(attachment) from None
     response = send_file(
-        path,
+        stream,
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.original_name,
         max_age=0,
+        conditional=False,
+        etag=False,
     )
+    response.content_length = size
+    response.set_etag(attachment.sha256)
+    response.last_modified = attachment.uploaded_at
+    try:
+        response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:
+        stream.close()
+        raise
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -188,7 +221,7 @@ def attach(order, uploads, item=None, user=None) -> list[Attachment]:
     """Store ``uploads`` as files of ``order`` (or of its article ``item``), rows committed with them.
 
     All or nothing: :raises UploadRefused: for a file that may not be stored (its message is for
-    the user); then, as on any other failure, no file stays on disk and no row is saved.
+    the user); then, as on any other failure, no file stays in the storage and no row is saved.
     """
     stored: list[StoredFile] = []
     try:
