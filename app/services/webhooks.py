@@ -206,9 +206,12 @@ def _connect(target: Target, addresses: list[str], timeout: float) -> socket.soc
     """A connection to one of the addresses that were checked (never a second name lookup)."""
     error: Optional[OSError] = None
     for address in addresses:
+        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
         try:
-            sock = socket.create_connection((address, target.port), timeout=timeout)
+            sock.settimeout(timeout)
+            sock.connect((address, target.port))
         except OSError as exc:
+            sock.close()
             error = exc
             continue
         if target.scheme == "https":
