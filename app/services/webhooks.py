@@ -137,6 +137,9 @@ def check_url(url: str) -> Target:
         raise WebhookInvalid(str(_l("Please fill in this field.")))
     if len(url) > MAX_URL:
         raise WebhookInvalid(str(_l("At most %(count)s characters.", count=MAX_URL)))
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise WebhookInvalid(str(_l("Please enter a complete address starting with https://, "
+                                    "e.g. https://erp.example.com/portal-events.")))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
@@ -244,15 +247,15 @@ def post(target: Target, addresses: list[str], body: bytes, headers: dict[str, s
         connection.close()
 
 
-def _deliver(row: WebhookDelivery, url: str, secret: str) -> tuple[Optional[int], Optional[str]]:
+def _deliver(uid: str, event_name: str, payload: str, url: str, secret: str) -> tuple[Optional[int], Optional[str]]:
     """Send one delivery; (status code or None, error or None)."""
-    body = row.payload.encode("utf-8")
+    body = payload.encode("utf-8")
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
-        "X-Portal-Event": row.event,
-        "X-Portal-Delivery": row.uid,
+        "X-Portal-Event": event_name,
+        "X-Portal-Delivery": uid,
         "X-Portal-Timestamp": timestamp,
         "X-Portal-Signature": sign(secret, timestamp, body),
     }
@@ -412,6 +415,9 @@ def _finish(delivery_id: int, sender: str, status: Optional[int], error: Optiona
     """Record one attempt: delivered, or the next attempt (backoff), or given up after a day; an endpoint
     failing for a day is paused. Returns the ids of mails queued (the admins told of a pause)."""
     row = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    if row is None:  # the admin deleted the endpoint (and its log) while it was being sent
+        db.session.rollback()
+        return []
     endpoint = db.session.get(WebhookEndpoint, row.endpoint_id, populate_existing=True)
     now = utcnow()
     row.attempts += 1
@@ -476,9 +482,9 @@ def deliver_pending(limit: int = 50, ids: Optional[Iterable[int]] = None,
                 row.claimed_by = row.claimed_at = None
                 db.session.commit()
                 continue
-            url, secret = endpoint.url, endpoint.secret
+            sending = (row.uid, row.event, row.payload, endpoint.url, endpoint.secret)
             db.session.commit()  # no transaction stays open while the endpoint is waited for
-            status, error = _deliver(row, url, secret)
+            status, error = _deliver(*sending)
             mails = _finish(delivery_id, sender, status, error)
             if queued_mail is not None:
                 queued_mail.extend(mails)
