@@ -580,3 +580,40 @@ def test_payload_is_stored_as_sent(allow_local, app, company_a, company_admin_a,
     [row] = _deliveries()
     assert json.loads(row.payload)["data"]["order"]["reference"] == "Größe ÄÖÜ"
     assert json.loads(row.payload)["id"] == row.uid
+
+
+def test_two_worker_processes_deliver_each_event_once_and_stop_on_sigterm(allow_local, app, tmp_path, database_url,
+                                                                          company_a, company_admin_a, customer_a):
+    import os
+    import signal
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with Receiver(delay=0.05) as erp:
+        _endpoint(company_a, company_admin_a, erp.url())
+        for _ in range(12):
+            notify.order_created(make_order(company_a, customer_a))
+        db.session.commit()
+        env = dict(os.environ, FLASK_APP="run.py", PORTAL_ENV="development", DATABASE_URL=database_url,
+                   PORTAL_INSTANCE_DIR=str(tmp_path / "workers"), SECRET_KEY="test-secret", FAB_UPDATE_PERMS="false",
+                   MAIL_DELIVERY="worker", WORKER_POLL_SECONDS="0.2", WEBHOOK_ALLOW_HOSTS="127.0.0.1")
+        env.pop("MAIL_SERVER", None)
+        flask = str(Path(sys.executable).parent / "flask")
+        workers = [subprocess.Popen([flask, "portal", "worker"], cwd=root, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 90
+            while any(r.delivered_at is None for r in _deliveries()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            for w in workers:
+                w.send_signal(signal.SIGTERM)
+            outputs = [w.communicate(timeout=60) for w in workers]
+        ids = Counter(r.headers["x-portal-delivery"] for r in erp.requests)
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert all("worker: stopped" in out for out, _err in outputs), outputs
+    rows = _deliveries()
+    assert len(rows) == 12 and all(r.delivered_at is not None and r.attempts == 1 for r in rows)
+    assert ids == Counter({r.uid: 1 for r in rows})
