@@ -182,6 +182,14 @@ class Config:
     MAIL_DELIVERY = env_str("MAIL_DELIVERY", "request")
     # how often an idle worker looks for due mail (seconds)
     WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 2.0)
+    # Webhooks (company admins' endpoints for their ERP): seconds to wait for an endpoint to accept the
+    # connection, and then for each read of its answer
+    WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0)
+    # seconds a sender holds a delivery it took; then another sender may deliver it (the sender died)
+    WEBHOOK_CLAIM_LEASE = env_int("WEBHOOK_CLAIM_LEASE", 300)
+    # hosts (host or host:port, comma-separated) allowed although they resolve to a private or local
+    # address, and allowed over http:// — e.g. an ERP in the own network; empty: internet and https only
+    WEBHOOK_ALLOW_HOSTS = env_str("WEBHOOK_ALLOW_HOSTS", "")
     # without MAIL_SERVER, mails are written as .eml files here (development, tests)
     MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR")  # default: <INSTANCE_DIR>/outbox
     # staff are told about new portal orders and customer messages at this address

@@ -95,6 +95,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.services.mail import init_mail_delivery
 
     init_mail_delivery(app)
+    from app.services.webhooks import init_webhook_delivery
+
+    init_webhook_delivery(app)
 
     from app.serving import health, install_request_ids
 

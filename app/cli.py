@@ -65,14 +65,14 @@ def send_mail_command() -> None:
 @portal_cli.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 def worker_command(once: bool) -> None:
-    """Deliver queued mail in the background (MAIL_DELIVERY=worker): run one or more per
-    installation, on any server; each mail goes out once. SIGTERM or Ctrl-C: the mail being sent
-    is finished, then the worker stops."""
+    """Deliver queued mail and webhook events in the background (MAIL_DELIVERY=worker): run one or
+    more per installation, on any server; each mail and event goes out once. SIGTERM or Ctrl-C: what
+    is being sent is finished, then the worker stops."""
     import signal
 
     from flask import current_app
 
-    from app.services.mail import run_worker
+    from app.services.worker import run_worker
 
     stopping = []
 
@@ -81,7 +81,7 @@ def worker_command(once: bool) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
-    click.echo(f"worker: delivering mail (looking every {current_app.config['WORKER_POLL_SECONDS']} s)")
+    click.echo(f"worker: delivering mail and webhooks (looking every {current_app.config['WORKER_POLL_SECONDS']} s)")
     sent, failed = run_worker(current_app.config["WORKER_POLL_SECONDS"], lambda: bool(stopping), once=once)
     click.echo(f"worker: stopped; {sent} sent, {failed} failed")
 

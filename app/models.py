@@ -647,3 +647,67 @@ class ImportPreview(Model):
     company_id: Mapped[int] = mapped_column(Integer, ForeignKey("company.id"), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
     rows: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+WEBHOOK_EVENTS = ("order.created", "order.status_changed", "order.message", "quote.sent", "quote.decided")
+WEBHOOK_PING = "ping"  # the "Send test event" button; never subscribed to
+WEBHOOK_PAUSED_MANUALLY = "manual"
+WEBHOOK_PAUSED_FAILING = "failing"
+
+
+class WebhookEndpoint(Model):
+    """A company's address that hears of its own events (signed with its secret)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(Integer, ForeignKey("company.id"), nullable=False, index=True)
+    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    events: Mapped[str] = mapped_column(String(200), nullable=False)  # comma-separated, of WEBHOOK_EVENTS
+    # kept readable (not hashed): the server signs every delivery with it; shown to the admin once
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    paused_reason: Mapped[Optional[str]] = mapped_column(String(20))  # manual / failing
+    paused_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # the first failed delivery since the last one accepted; None while the endpoint answers
+    failing_since: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    created_by_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("ab_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    created_by: Mapped[Optional[PortalUser]] = relationship(PortalUser)
+
+    @property
+    def event_list(self) -> list[str]:
+        return [e for e in (self.events or "").split(",") if e]
+
+    def __repr__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint: queued with the change, claimed and sent by one sender, retried."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_endpoint_id_id", "endpoint_id", "id"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), nullable=False, unique=True)  # X-Portal-Delivery, "id"
+    endpoint_id: Mapped[int] = mapped_column(Integer, ForeignKey("webhook_endpoint.id"), nullable=False)
+    company_id: Mapped[int] = mapped_column(Integer, ForeignKey("company.id"), nullable=False, index=True)
+    event: Mapped[str] = mapped_column(String(40), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)  # the JSON body, exactly as sent
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # when it is due; None once delivered or given up (the due query reads this index only)
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    given_up_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_status_code: Mapped[Optional[int]] = mapped_column(Integer)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship(WebhookEndpoint)

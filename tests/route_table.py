@@ -71,6 +71,9 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalApiKeyView.list": COMPANY_ADMINS,
     "PortalApiKeyView.add": COMPANY_ADMINS,
     "PortalApiKeyView.revoke": COMPANY_ADMINS,
+    # the company's own webhooks (no other company's endpoint by any id: 404)
+    **{f"PortalWebhookView.{m}": COMPANY_ADMINS for m in ("list", "add", "show", "pause", "resume", "test",
+                                                         "delete")},
     # the device register: the user's own company (no company in the address); admins hold the
     # permissions but have no company: an empty list, and 403 where a company is needed
     **{f"PortalDeviceView.{m}": PORTAL for m in ("list", "show", "export_csv", "export_xlsx")},

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange
+from app.models import Attachment, Company, Device, Order, OrderItem, PortalUser, Quote, QuoteLine, StatusChange, \
+    WebhookDelivery, WebhookEndpoint
 from app.services.orders import change_status
 from tests.factories import make_order, make_user
 from tests.helpers import new_order_data, upload
@@ -45,6 +46,13 @@ def company_a_data(app, customer_client, company_a, customer_a, company_admin_a,
                       vat_rate="19", valid_until=quotes.default_valid_until(), note=None)
     db.session.add(Device(company_id=order.company_id, serial_number="A-DEVICE-SN", description="A-DEVICE-DESC",
                           location="A-DEVICE-LOC"))
+    # a webhook with its delivery log (saved as the service would; no name lookup in this test)
+    hook = WebhookEndpoint(company_id=company_a.id, url="https://a-hook.example/A-HOOK-PATH", events="order.created",
+                           secret="whsec_A-HOOK-SECRET", active=True, created_by_id=company_admin_a.id)
+    db.session.add(hook)
+    db.session.flush()
+    from app.services import webhooks
+    webhooks.order_created(order)
     db.session.commit()
     assert len(order.attachments) == 2
     return order
@@ -64,6 +72,8 @@ def snapshot(company_id):
         "quotes": rows(Quote, Quote.company_id == company_id),
         "quote_lines": rows(QuoteLine, QuoteLine.company_id == company_id),
         "devices": rows(Device, Device.company_id == company_id),
+        "webhooks": rows(WebhookEndpoint, WebhookEndpoint.company_id == company_id),
+        "webhook_deliveries": rows(WebhookDelivery, WebhookDelivery.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
                    u.may_approve_quotes)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
@@ -86,14 +96,16 @@ def readable(response) -> str:
 def markers(order):
     return [order.rma_number, "A-SECRET-REF", "A-SERIAL-0815", "A-NOTE", "A-FAULT", "a-order.pdf", "a-article.pdf",
             "A-QUOTE-LINE", "A-QUOTE-NOTE", "A-DRAFT-LINE", "A-DEVICE-SN", "A-DEVICE-DESC", "A-DEVICE-LOC",
-            "A-DEVICE-NOTE", "A-LOCATION"]
+            "A-DEVICE-NOTE", "A-LOCATION", "A-HOOK-PATH", "A-HOOK-SECRET"]
 
 
 def candidate_values(order, company_a, users):
     quotes = db.session.scalars(select(Quote).where(Quote.order_id == order.id)).all()
     ids = {order.id, company_a.id, *(i.id for i in order.items), *(a.id for a in order.attachments),
            *(u.id for u in users), *(s.id for s in order.status_changes), *(q.id for q in quotes),
-           *db.session.scalars(select(Device.id).where(Device.company_id == company_a.id))}
+           *db.session.scalars(select(Device.id).where(Device.company_id == company_a.id)),
+           *db.session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.company_id == company_a.id)),
+           *db.session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.company_id == company_a.id))}
     names = [a.stored_name for a in order.attachments] + [f"{a.stored_name}_sep_{a.original_name}"
                                                           for a in order.attachments]
     return sorted(str(i) for i in ids), names
@@ -282,6 +294,9 @@ def test_every_portal_route_is_known(app):
         "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings",
         "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
+        "/cc/my-data/webhooks/", "/cc/my-data/webhooks/", "/cc/my-data/webhooks/<int:pk>",
+        "/cc/my-data/webhooks/<int:pk>/pause", "/cc/my-data/webhooks/<int:pk>/resume",
+        "/cc/my-data/webhooks/<int:pk>/test", "/cc/my-data/webhooks/<int:pk>/delete",
         "/cc/my-data/settings", "/cc/orders/", "/cc/orders/<int:pk>", "/cc/orders/<int:pk>/files",
         "/cc/orders/<int:pk>/files/<int:file_id>", "/cc/orders/<int:pk>/messages", "/cc/orders/<int:pk>/slip",
         "/cc/orders/<int:pk>/slip.pdf", "/cc/orders/<int:pk>/quote/accept", "/cc/orders/<int:pk>/quote/reject",

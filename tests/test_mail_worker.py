@@ -15,7 +15,7 @@ from pathlib import Path
 from app import create_app
 from app.extensions import db
 from app.models import OutgoingMail, utcnow
-from app.services.mail import run_worker
+from app.services.worker import run_worker
 from tests.conftest import _app_config, login
 from tests.helpers import new_order_data
 from tests.smtp_sink import SmtpSink

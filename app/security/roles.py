@@ -66,6 +66,7 @@ CUSTOMER_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PER
 COMPANY_ADMIN_PERMISSIONS: list[tuple[str, str]] = CUSTOMER_PERMISSIONS + [
     *_crud("PortalEmployees", "can_list", "can_add", "can_activate", "can_quote_right", "can_quote_settings"),
     *_crud("PortalApiKeys", "can_list", "can_add", "can_revoke"),
+    *_crud("PortalWebhooks", "can_list", "can_add", "can_show", "can_edit", "can_test", "can_delete"),
     *_crud("PortalDevices", "can_add", "can_edit", "can_import"),
     *_crud("DevicesApi", "can_post", "can_put"),  # employees read the register, admins keep it
     ("can_show", "PortalStatistics"),

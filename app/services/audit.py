@@ -23,6 +23,10 @@ DEVICE_UPDATED = "device.updated"
 DEVICE_RETIRED = "device.retired"
 DEVICE_REACTIVATED = "device.reactivated"
 DEVICE_IMPORTED = "device.imported"  # a whole file, all rows or none
+WEBHOOK_CREATED = "webhook.created"
+WEBHOOK_DELETED = "webhook.deleted"
+WEBHOOK_PAUSED = "webhook.paused"  # by a company admin, or by the portal after a day of failures
+WEBHOOK_RESUMED = "webhook.resumed"
 COMPANY_QUOTE_SETTINGS = "company.quote_settings"  # approval limit, PO number required (company admin)
 
 

@@ -2,7 +2,8 @@
 
 ``MAIL_DELIVERY=request`` (the default): the request that queued a mail sends it after its commit.
 ``MAIL_DELIVERY=worker``: requests only queue; ``flask portal worker`` processes deliver
-(:func:`run_worker`) — the choice for several servers, so no request waits for the mail server.
+(:func:`app.services.worker.run_worker`) — the choice for several servers, so no request waits for
+the mail server.
 
 With ``MAIL_SERVER`` set, mails go out through Flask-Mail. Without one (development,
 tests) each mail is written as an ``.eml`` file to ``MAIL_OUTBOX_DIR`` (instance/outbox).
@@ -227,27 +228,3 @@ def init_mail_delivery(app) -> None:
         if queued and current_app.config.get("MAIL_DELIVERY", "request") != "worker":
             deliver_pending(ids=queued)
         return response
-
-
-def run_worker(poll_seconds: float, should_stop, once: bool = False) -> tuple[int, int]:
-    """Deliver due mail until ``should_stop()`` (a SIGTERM): what is due at once, then a look every
-    ``poll_seconds``. Any number of workers on any number of servers may run: each mail is claimed
-    before it is sent. A mail in the middle of being sent is finished before the worker stops.
-    ``once``: one pass over what is due, then return. Returns (sent, failed)."""
-    import time
-
-    total_sent = total_failed = 0
-    while not should_stop():
-        sent, failed = deliver_pending()
-        total_sent, total_failed = total_sent + sent, total_failed + failed
-        db.session.remove()
-        if sent or failed:
-            log.info("worker: %s sent, %s failed", sent, failed)
-            if sent:  # more may be due right away
-                continue
-        if once:
-            break
-        deadline = time.monotonic() + poll_seconds
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(min(0.2, poll_seconds))
-    return total_sent, total_failed

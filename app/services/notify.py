@@ -1,4 +1,4 @@
-"""Who is told about what, by mail, in their own language."""
+"""Who is told about what: by mail, in their own language, and the company's webhooks."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -7,6 +7,7 @@ from app.extensions import db
 from app.models import NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_MINE, SOURCE_FRONTEND, Company, Order, OrderMessage, \
     OutgoingMail, PortalUser, RegistrationRequest, StatusChange
 from app.security.tokens import make_token
+from app.services import webhooks
 from app.services.mail import queue, staff_recipients
 
 
@@ -18,7 +19,9 @@ def _company_users(company_id: int):
 
 
 def order_created(order: Order) -> None:
-    """Staff hear of every new order from the portal and from the public order form."""
+    """Staff hear of every new order from the portal and from the public order form; the company's
+    webhooks of one from the portal, the file import or the API."""
+    webhooks.order_created(order)
     queue("order_created", staff_recipients(), order_id=order.id, order=order,
           link=f"/backend/orders/show/{order.id}")
 
@@ -35,7 +38,9 @@ def _public_status_link(order: Order) -> str:
 
 
 def status_changed(order: Order, change: StatusChange) -> list[OutgoingMail]:
-    """The ordering company's users, as each chose in their settings; the sender of a public-form order."""
+    """The ordering company's users, as each chose in their settings; the sender of a public-form order;
+    the company's webhooks."""
+    webhooks.status_changed(order, change)
     if order.company_id is None:
         return queue("status_changed", _public_customer(order), order_id=order.id, order=order, change=change,
                      link=_public_status_link(order), public=True)
@@ -63,6 +68,7 @@ def message_posted(message: OrderMessage) -> list[OutgoingMail]:
     order = message.order
     if message.internal:
         return []
+    webhooks.message_posted(message)  # a message from staff only
     if not message.from_staff:
         return queue("message_to_staff", staff_recipients(), order_id=order.id, order=order, message=message,
                      link=f"/backend/orders/show/{order.id}")

@@ -33,7 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.security.roles import COMPANY_ADMIN
-from app.services import audit, turnaround
+from app.services import audit, turnaround, webhooks
 from app.services.mail import queue, staff_recipients
 from app.services.orders import change_status
 
@@ -250,7 +250,9 @@ def _status(code_key: str) -> Optional[OrderStatus]:
 def _move(order: Order, code_key: str, user: Optional[PortalUser], note: Optional[str]) -> None:
     status = _status(code_key)
     if status is not None:
-        change_status(order, status, user, note=note)
+        change = change_status(order, status, user, note=note)
+        if change is not None:  # the quote's mails speak of it; the company's systems hear of every change
+            webhooks.status_changed(order, change)
 
 
 def _company_recipients(company_id: int) -> list[tuple]:
@@ -300,6 +302,7 @@ def send(quote: Quote, user: Optional[PortalUser], today: Optional[dt.date] = No
     audit.record(QUOTE_SENT_EVENT, quote, actor=user, company_id=order.company_id,
                  new={"version": quote.version, "gross": str(quote.gross), "currency": quote.currency,
                       "valid_until": quote.valid_until.isoformat()})
+    webhooks.quote_sent(quote)
     _move(order, "QUOTE_STATUS_SENT", user, None)
 
     company = order.company
@@ -313,6 +316,7 @@ def send(quote: Quote, user: Optional[PortalUser], today: Optional[dt.date] = No
         db.session.refresh(quote)
         audit.record(QUOTE_AUTO_APPROVED_EVENT, quote, actor=user, company_id=order.company_id,
                      new={"version": quote.version, "gross": str(quote.gross), "approval_limit": str(limit)})
+        webhooks.quote_decided(quote)
         _move(order, "QUOTE_STATUS_ACCEPTED", user, None)
     if order.company_id is not None:
         queue("quote_sent", _company_recipients(order.company_id), order_id=order.id, order=order, quote=quote,
@@ -397,6 +401,7 @@ def decide(quote: Quote, user: PortalUser, *, accept: bool, po_number: Optional[
         audit.record(QUOTE_REJECTED_EVENT, quote, actor=user, company_id=quote.company_id,
                      new={"version": quote.version, "reject_action": reject_action})
         _move(order, "QUOTE_STATUS_REJECTED", user, None)
+    webhooks.quote_decided(quote)
     queue("quote_decided", staff_recipients(), order_id=order.id, order=order, quote=quote, user=user,
           link=f"/backend/orders/show/{order.id}")
     return quote

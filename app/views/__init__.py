@@ -18,6 +18,7 @@ def register_views(appbuilder) -> None:
         StaffStatusView,
     )
     from app.views.apikeys import PortalApiKeyView
+    from app.views.webhooks import PortalWebhookView
     from app.views.dashboard import StaffDashboardView
     from app.views.devices import PortalDeviceView
     from app.views.device_history import PortalDeviceHistoryView, StaffDeviceHistoryView
@@ -51,6 +52,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(PortalOrderImportView)
     appbuilder.add_view_no_menu(MyDataView)
     appbuilder.add_view_no_menu(PortalApiKeyView)
+    appbuilder.add_view_no_menu(PortalWebhookView)
     register = appbuilder.add_view_no_menu(PortalRegisterView)
     set_password = appbuilder.add_view_no_menu(SetPasswordView)
     limit_registration(appbuilder, register)

@@ -228,7 +228,7 @@ def _journey_company_admin(page, ids, problems):
     log_in(page, COMPANY_ADMIN, DEMO_PASSWORD)
     # the statistics are the company admin's (an employee gets 403, so they are not in _portal_pages)
     for path in [*_portal_pages(ids), "/cc/employees/", "/cc/employees/new", "/cc/my-data/api-keys/",
-                 "/cc/statistics/", "/cc/devices/new", "/cc/devices/import"]:
+                 "/cc/my-data/webhooks/", "/cc/statistics/", "/cc/devices/new", "/cc/devices/import"]:
         _visit(page, path, problems, expect_status=(200, 404))
     with step("a device sent without its required fields: the messages at the fields"):
         page.goto("/cc/devices/new")
@@ -272,6 +272,26 @@ def _journey_company_admin(page, ids, problems):
         _check(page, "new API key", problems)
         page.goto("/cc/my-data/api-keys/")
         _check(page, "API keys with a key", problems)
+    with step("a webhook sent without address and events: the messages at the fields"):
+        page.goto("/cc/my-data/webhooks/")
+        for box in page.locator("#events input[type=checkbox]").all():
+            box.uncheck()
+        submit(page, page.locator("#webhook-form button[type=submit]"))
+        expect(page.locator("#url-error")).to_be_visible()
+        expect(page.locator("#events-error")).to_be_visible()
+        _check(page, "webhook form with errors", problems)
+    with step("a new webhook: its secret shown once, the list, its delivery log (paused: nothing is sent)"):
+        page.goto("/cc/my-data/webhooks/")
+        page.locator("#url").fill("https://93.184.216.34/portal-events")  # a public address, no name lookup
+        submit(page, page.locator("#webhook-form button[type=submit]"))
+        expect(page.locator("#webhook-secret")).to_be_visible()
+        _check(page, "new webhook", problems)
+        page.goto("/cc/my-data/webhooks/")
+        submit(page, page.locator("#webhooks .webhook-row button[type=submit]").first)  # pause
+        _check(page, "webhooks with a paused one", problems)
+        page.locator("#webhooks .webhook-link").first.click()
+        expect(page.locator("#deliveries")).to_be_visible()
+        _check(page, "webhook delivery log", problems)
 
 
 def _journey_staff(page, ids, problems):

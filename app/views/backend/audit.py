@@ -26,6 +26,10 @@ AUDIT_ACTIONS = {
     audit.REGISTRATION_REJECTED: _l("Registration rejected"),
     audit.API_KEY_CREATED: _l("API key created"),
     audit.API_KEY_REVOKED: _l("API key revoked"),
+    audit.WEBHOOK_CREATED: _l("Webhook created"),
+    audit.WEBHOOK_DELETED: _l("Webhook deleted"),
+    audit.WEBHOOK_PAUSED: _l("Webhook paused"),
+    audit.WEBHOOK_RESUMED: _l("Webhook resumed"),
 }
 
 # Names in the recorded values that are not order or company columns.
@@ -36,6 +40,9 @@ VALUE_LABELS = {
     "role": _l("Role"),
     "prefix": _l("Key prefix"),
     "language": _l("Language"),
+    "url": _l("Address"),
+    "events": _l("Events"),
+    "reason": _l("Reason"),
 }
 
 
@@ -57,6 +64,8 @@ def describe_value(name: str, value) -> str:
         return _status_labels().get(value, value)
     if name == "active":
         return _("Active") if value else _("Inactive")
+    if name == "reason" and value in ("manual", "failing"):
+        return _("By a company admin") if value == "manual" else _("Failing for 24 hours")
     if name == "role":
         return role_label(value)
     if name == "language" and value in LANGUAGES:
