@@ -113,6 +113,26 @@ storage_cli = AppGroup("storage", help="Attachment files in the local folder or 
 portal_cli.add_command(storage_cli)
 
 
+@storage_cli.command("prune")
+@click.option("--older-than", "minutes", type=click.IntRange(min=0), default=60, show_default=True,
+              help="Only files written at least this many minutes ago.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
+def storage_prune_command(minutes: int, dry_run: bool) -> None:
+    """Delete stored files that no attachment names (left by a server killed between storing an
+    upload and saving its order). Run it daily from cron; files younger than --older-than stay,
+    as they may belong to an order being saved right now."""
+    import datetime as dt
+
+    from app.services.storage import get_storage
+    from app.services.storage_migration import prune
+
+    deleted, kept = prune(get_storage(), dt.timedelta(minutes=minutes), dry_run=dry_run)
+    for name in deleted:
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {name}", err=True)
+    click.echo(f"storage: {len(deleted)} files without attachment {'to delete' if dry_run else 'deleted'}, "
+               f"{kept} younger ones kept")
+
+
 @storage_cli.command("migrate")
 def storage_migrate_command() -> None:
     """Copy the files of UPLOAD_FOLDER into the bucket S3_BUCKET (under S3_PREFIX), each verified by

@@ -36,14 +36,14 @@ class Cluster:
         self.workers: list[subprocess.Popen] = []
         self.n_servers, self.n_workers = servers, workers
 
-    def _env_for(self, name: str, **extra) -> dict:
+    def env_for(self, name: str, **extra) -> dict:
         own = self.root / name
         return {**self.env, "PORTAL_INSTANCE_DIR": str(own / "instance"), "UPLOAD_FOLDER": str(own / "uploads"),
                 "MAIL_OUTBOX_DIR": str(own / "outbox"), **extra}
 
     def spawn_server(self, index: int) -> dict:
         port = free_port()
-        env = self._env_for(f"server{index}", PORT=str(port))
+        env = self.env_for(f"server{index}", PORT=str(port))
         log = open(self.root / f"server{index}.log", "ab")
         process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "run:app"], cwd=ROOT,
                                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -71,7 +71,7 @@ class Cluster:
             log = open(self.root / f"worker{i}.log", "ab")
             self.workers.append(subprocess.Popen(
                 [str(BIN / "flask"), "--app", "run", "portal", "worker"], cwd=ROOT,
-                env=self._env_for(f"worker{i}"), stdout=log, stderr=subprocess.STDOUT))
+                env=self.env_for(f"worker{i}"), stdout=log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + 60
         for i, worker in enumerate(self.workers):  # running: its first line is written
             while "worker: delivering" not in (self.root / f"worker{i}.log").read_text(errors="replace"):
@@ -92,13 +92,16 @@ class Cluster:
         process = self.servers[index]["process"]
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+        self.servers[index]["killed"] = True
 
     def stop(self) -> list[int]:
+        """SIGTERM to every part not killed on purpose; their exit codes."""
         codes = []
-        for process in self.workers + [s["process"] for s in self.servers]:
+        running = self.workers + [s["process"] for s in self.servers if not s.get("killed")]
+        for process in running:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.workers + [s["process"] for s in self.servers]:
+        for process in running:
             try:
                 codes.append(process.wait(timeout=30))
             except subprocess.TimeoutExpired:

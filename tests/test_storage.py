@@ -319,3 +319,23 @@ def test_the_app_refuses_to_start_with_an_unusable_storage_setting(tmp_path, set
     with pytest.raises(RuntimeError, match=re.escape(message)):
         create_app({"INSTANCE_DIR": str(tmp_path), "UPLOAD_FOLDER": str(tmp_path / "u"), "SECRET_KEY": "x",
                     **settings})
+
+
+def test_prune_deletes_old_files_no_attachment_names_and_keeps_the_rest(app, backend, customer_client):
+    """A server killed between storing an upload and committing its order leaves a file without a
+    row: `flask portal storage prune` removes it once it is older than the grace period."""
+    data = new_order_data(files=[upload("kept.pdf")])
+    assert customer_client.post("/cc/orders/new", data=data, content_type="multipart/form-data").status_code == 302
+    [kept] = stored(app)
+    storage = get_storage()
+    storage.save("0" * 32, io.BytesIO(b"%PDF left behind"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["portal", "storage", "prune", "--older-than", "5"])
+    assert result.exit_code == 0 and "0 files without attachment deleted, 1 younger ones kept" in result.output
+    result = runner.invoke(args=["portal", "storage", "prune", "--older-than", "0", "--dry-run"])
+    assert "1 files without attachment to delete" in result.output and "0" * 32 in result.output
+    assert sorted(stored(app)) == sorted([kept, "0" * 32])
+    result = runner.invoke(args=["portal", "storage", "prune", "--older-than", "0"])
+    assert result.exit_code == 0 and "1 files without attachment deleted" in result.output
+    assert stored(app) == [kept]  # the order's file stays
+    assert customer_client.get(f"/cc/orders/{db.session.scalars(select(Order)).one().id}").status_code == 200

@@ -6,6 +6,8 @@ the readiness check) never learn which one runs. Names are chosen by the caller 
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import os
 import threading
 from dataclasses import dataclass
@@ -51,6 +53,9 @@ class Storage(Protocol):
 
     def names(self) -> Iterator[str]:
         """Every stored name, in name order."""
+
+    def listing(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Every stored name with the time (UTC, naive) it was written."""
 
     def check(self) -> None:
         """:raises Exception: when the storage cannot be reached or written (readiness)."""
@@ -98,6 +103,14 @@ class LocalStorage:
         if not self.folder.is_dir():
             return iter(())
         return iter(sorted(p.name for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")))
+
+    def listing(self):
+        for name in self.names():
+            try:
+                mtime = self._path(name).stat().st_mtime
+            except FileNotFoundError:
+                continue
+            yield name, dt.datetime.fromtimestamp(mtime, dt.timezone.utc).replace(tzinfo=None)
 
     def check(self):
         if not os.access(self.folder, os.W_OK):
@@ -171,12 +184,16 @@ class S3Storage:
                           sha256=(head.get("Metadata") or {}).get("sha256"))
 
     def names(self):
+        for name, _written in self.listing():
+            yield name
+
+    def listing(self):
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
                 name = item["Key"][len(self.prefix):]
                 if name and "/" not in name:
-                    yield name
+                    yield name, item["LastModified"].astimezone(dt.timezone.utc).replace(tzinfo=None)
 
     def check(self):
         self.client.head_bucket(Bucket=self.bucket)

@@ -8,6 +8,7 @@ copied.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -107,3 +108,28 @@ def migrate(source: Storage, target: Storage, echo: Callable[[str], None] = lamb
             echo(f"{name}: recorded for an attachment, but in neither storage")
             result.missing.append(name)
     return result
+
+
+def prune(storage, older_than: dt.timedelta, dry_run: bool = False) -> tuple[list[str], int]:
+    """Delete the stored files no attachment row names that were written longer than ``older_than``
+    ago: what a server killed between storing an upload and committing its order left behind. A
+    younger one may belong to an upload whose order is being saved right now, so it stays. Returns
+    (the names deleted — or that would be, with ``dry_run`` — and how many unnamed files stayed)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Attachment, utcnow
+
+    cutoff = utcnow() - older_than
+    listed = list(storage.listing())
+    known: set[str] = set()
+    names = [name for name, _written in listed]
+    for start in range(0, len(names), 500):  # in batches: an IN list of every name would be unbounded
+        batch = names[start:start + 500]
+        known.update(db.session.scalars(select(Attachment.stored_name).where(Attachment.stored_name.in_(batch))))
+    orphans = [(name, written) for name, written in listed if name not in known]
+    old = [name for name, written in orphans if written < cutoff]
+    if not dry_run:
+        for name in old:
+            storage.delete(name)
+    return old, len(orphans) - len(old)
