@@ -43,6 +43,12 @@ def test_login_with_a_body_that_is_no_object_is_a_400_not_a_500(limited_app, bod
     assert response.is_json and "message" in response.get_json()
 
 
+@pytest.mark.parametrize("extra", [{}, {"refresh": False}])
+def test_login_without_a_provider_is_a_400_naming_it_not_a_500(client, customer_a, extra):
+    response = client.post(LOGIN, json={"username": customer_a.email, "password": "x", **extra})
+    assert response.status_code == 400 and "provider" in response.get_json()["message"]
+
+
 def test_login_with_the_ldap_provider_is_refused_not_a_500(client, customer_a):
     response = client.post(LOGIN, json={"username": customer_a.email, "password": "x", "provider": "ldap"})
     assert response.status_code == 400 and "provider" in response.get_json()["message"]

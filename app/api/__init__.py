@@ -54,7 +54,8 @@ def register_apis(appbuilder) -> None:
 
 
 def refuse_unstorable_login_text():
-    """400 for a login whose fields hold a NUL or a lone surrogate (``"\\ud800"``).
+    """400 for a login whose fields hold a NUL or a lone surrogate (``"\\ud800"``), or without its
+    ``provider``.
 
     FAB's login schema checks the password by encoding it, which fails on a lone
     surrogate: the answer was a 500.
@@ -66,6 +67,8 @@ def refuse_unstorable_login_text():
         return None
     refused = {name: ["Must be Unicode text without NUL characters."]
                for name, value in body.items() if isinstance(value, str) and not storable_text(value)}
+    if "provider" not in body:  # FAB's schema lets it pass and then reads it: a KeyError, a 500
+        refused["provider"] = ["Missing data for required field."]
     return (jsonify(message=refused), 400) if refused else None
 
 
