@@ -67,7 +67,7 @@ def install_floor(app) -> None:
 
     def floor(company_id: int):
         creator = aliased(PortalUser)
-        total = db.session.scalar(select(func.count(Order.id)).where(Order.company_id == company_id))
+        total = db.session.scalar(select(func.count()).select_from(Order).where(Order.company_id == company_id))
         db.session.execute(select(OrderStatus.id, OrderStatus.label_de).order_by(OrderStatus.position)).all()
         rows = db.session.execute(
             select(Order.id, Order.rma_number, Order.reference, Order.created_at, Order.item_count,
