@@ -4,8 +4,10 @@ from __future__ import annotations
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import joinedload
 
 from app.errors import valid_id
@@ -165,11 +167,30 @@ class OrderFilterConverter(SQLAFilterConverter):
         return filters
 
 
+class EstimatedCount(int):
+    """A row count read from PostgreSQL's statistics: a number for the pages, "about 1,000,000" in words."""
+
+    def __str__(self) -> str:
+        return _("about %(count)s", count=format_number(int(self)))
+
+
 class OrderInterface(SQLAInterface):
     """FAB's interface for orders: own filters, and the related rows of a list page
     in the same query (FAB loads company, status and creator row by row otherwise)."""
 
     filter_converter_class = OrderFilterConverter
+    #: the unfiltered list of a PostgreSQL table with at least this many orders shows the planner's
+    #: estimate instead of counting every row (46 ms for 1,000,000 orders, on every page of the list)
+    ESTIMATE_FROM = 100_000
+
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        if (self.obj is Order and not (filters and filters.filters)
+                and self.session.get_bind().dialect.name == "postgresql"):
+            estimate = self.session.scalar(
+                text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'repair_order'::regclass"))
+            if estimate is not None and estimate >= self.ESTIMATE_FROM:
+                return EstimatedCount(estimate)
+        return super().query_count(query, filters, select_columns)
 
     def get_filters(self, search_columns=None, search_filters=None):
         # FAB applies ?_flt_ arguments only for the model's own columns (Filters._all_filters, built
