@@ -1,11 +1,15 @@
 """The one tenant filter: everything a portal user reads or writes goes through here."""
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import abort, g
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
-from app.models import Attachment, Order
+from app.models import Attachment, Order, StatusChange
 
 NO_COMPANY = -1  # never a real id: a user without a company matches nothing
 
@@ -38,6 +42,31 @@ def order_or_404(pk: int) -> Order:
     order = db.session.scalars(company_orders().where(Order.id == pk)).first()
     if order is None:
         abort(404)
+    return order
+
+
+def order_page_or_404(pk: int) -> Order:
+    """The current company's order ``pk`` with what its page shows: status, creator, articles,
+    files and status history in four queries (loaded one by one, an order with four articles
+    took nine). The files are read once and handed to their articles.
+
+    :raises NotFound: as :func:`order_or_404`.
+    """
+    order = db.session.scalars(
+        company_orders().where(Order.id == pk).options(
+            joinedload(Order.status), joinedload(Order.created_by), selectinload(Order.items),
+            selectinload(Order.attachments),
+            selectinload(Order.status_changes).joinedload(StatusChange.to_status),
+        )
+    ).first()
+    if order is None:
+        abort(404)
+    by_item = defaultdict(list)
+    for attachment in order.attachments:  # in id order, as the relationship sorts them
+        if attachment.item_id is not None:
+            by_item[attachment.item_id].append(attachment)
+    for item in order.items:
+        set_committed_value(item, "attachments", by_item[item.id])
     return order
 
 

@@ -102,24 +102,27 @@ def repeat_days() -> int:
     return int(current_app.config.get("REPEAT_REPAIR_DAYS", 90))
 
 
-def _returned_within(company_id: int, serial_number: str, since: dt.datetime, exclude_order_id) -> Optional[int]:
-    """The latest earlier order of this company and serial number that was shipped back (or
-    completed) at or after ``since``."""
+def _returned_within(company_id: int, serial_numbers: list[str], since: dt.datetime,
+                     exclude_order_id) -> dict[str, int]:
+    """For each serial number, the latest earlier order of this company with it that was shipped
+    back (or completed) at or after ``since``: one query for all of an order's articles."""
     stmt = (
-        select(Order.id)
+        select(OrderItem.serial_number, Order.id)
         .join(OrderItem, OrderItem.order_id == Order.id)
         .join(StatusChange, StatusChange.order_id == Order.id)
         .join(OrderStatus, OrderStatus.id == StatusChange.to_status_id)
-        .where(OrderItem.company_id == company_id, OrderItem.serial_number == serial_number,
+        .where(OrderItem.company_id == company_id, OrderItem.serial_number.in_(serial_numbers),
                Order.company_id == company_id, StatusChange.changed_at >= since,
                or_(OrderStatus.code == current_app.config.get("REPEAT_REPAIR_STATUS", "shipped_back"),
                    OrderStatus.is_final.is_(True)))
-        .order_by(StatusChange.changed_at.desc())
-        .limit(1)
+        .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
     )
     if exclude_order_id is not None:
         stmt = stmt.where(Order.id != exclude_order_id)
-    return db.session.scalar(stmt)
+    latest: dict[str, int] = {}
+    for serial, order_id in db.session.execute(stmt):
+        latest.setdefault(serial, order_id)
+    return latest
 
 
 def mark_articles(order: Order, now: Optional[dt.datetime] = None) -> None:
@@ -134,15 +137,21 @@ def mark_articles(order: Order, now: Optional[dt.datetime] = None) -> None:
 
 
 def _mark(order: Order, now: dt.datetime, since: dt.datetime) -> None:
-    for item in order.items:
-        serial = (item.serial_number or "").strip()
+    items = [(item, (item.serial_number or "").strip()) for item in order.items]
+    serials = sorted({serial for _, serial in items if serial})
+    if not serials:
+        return
+    devices = {device.serial_number: device for device in db.session.scalars(
+        select(Device).where(Device.company_id == order.company_id, Device.serial_number.in_(serials)))}
+    repeats = _returned_within(order.company_id, serials, since, order.id)
+    for item, serial in items:
         if not serial:
             continue
-        device = device_or_none(order.company_id, serial)
+        device = devices.get(serial)
         if device is not None:
             item.warranty_until = device.warranty_until
             item.in_warranty = device.warranty_state(now.date())
-        item.repeat_of_order_id = _returned_within(order.company_id, serial, since, order.id)
+        item.repeat_of_order_id = repeats.get(serial)
 
 
 # -- the register's rules: add, change, retire, import ---------------------------------------

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import QUOTE_SENT, utcnow
 from app.models import PAGE_SIZES, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, current_company_id, order_or_404, \
-    require_company
+    order_page_or_404, require_company
 from app.services import export, files, idempotency, notify, quotes, turnaround
 from app.services.orders import create_portal_order
 from app.services.slip import render_slip
@@ -184,7 +184,7 @@ class PortalOrderView(BaseView):
     @expose("/<int:pk>")
     @has_access
     def show(self, pk):
-        order = order_or_404(pk)
+        order = order_page_or_404(pk)
         form = UploadForm()
         form.target.choices = self._targets(order)
         return self._render_order(order, form, MessageForm(formdata=None))

@@ -186,10 +186,12 @@ class OrderInterface(SQLAInterface):
     def query_count(self, query, filters=None, select_columns=None) -> int:
         if (self.obj is Order and not (filters and filters.filters)
                 and self.session.get_bind().dialect.name == "postgresql"):
-            estimate = self.session.scalar(
-                text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'repair_order'::regclass"))
-            if estimate is not None and estimate >= self.ESTIMATE_FROM:
-                return EstimatedCount(estimate)
+            # one statement either way: PostgreSQL runs the count only when the estimate is small
+            count, estimated = self.session.execute(text(
+                "SELECT CASE WHEN c.reltuples >= :n THEN c.reltuples::bigint"
+                " ELSE (SELECT count(*) FROM repair_order) END, c.reltuples >= :n"
+                " FROM pg_class c WHERE c.oid = 'repair_order'::regclass"), {"n": self.ESTIMATE_FROM}).one()
+            return EstimatedCount(count) if estimated else int(count)
         return super().query_count(query, filters, select_columns)
 
     def get_filters(self, search_columns=None, search_filters=None):
