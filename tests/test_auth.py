@@ -157,3 +157,30 @@ def test_a_deactivated_user_is_told_why_the_session_ended(app, customer_client, 
     page = text(response)
     assert "deaktiviert" in page or "deactivated" in page
     assert "/login" in response.request.path
+
+
+def test_the_permissions_a_request_uses_are_exactly_those_of_the_users_roles(app, customer_a, company_admin_a,
+                                                                            staff_user):
+    """Each request answers FAB's permission checks from one read (on PostgreSQL: in the user's own
+    query); the answers must be those of the user's roles, no more and no fewer."""
+    from flask import g
+    from flask_appbuilder.security.sqla.models import PermissionView, assoc_permissionview_role
+    from sqlalchemy import select
+
+    sm = app.appbuilder.sm
+    with app.app_context():
+        every_pair = {(pv.view_menu.name, pv.permission.name) for pv in db.session.scalars(select(PermissionView))}
+    for user in (customer_a, company_admin_a, staff_user):
+        with app.test_request_context():
+            g.pop("_portal_permissions", None)
+            loaded = sm.get_user_by_id(user.id)
+            role_ids = [role.id for role in loaded.roles]
+            expected = {
+                (pv.view_menu.name, pv.permission.name) for pv in db.session.scalars(
+                    select(PermissionView).join(assoc_permissionview_role,
+                                                assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+                    .where(assoc_permissionview_role.c.role_id.in_(role_ids)))
+            }
+            answered = {pair for pair in every_pair if sm.exist_permission_on_roles(*pair, role_ids)}
+            assert answered == expected and expected, user.email
+            assert list(g._portal_permissions) == [tuple(sorted(role_ids))]  # one read for the request

@@ -115,6 +115,12 @@ def due_condition(kind: str, today: Optional[dt.date] = None):
     return None
 
 
+def waiting_for_decision_column():
+    """True for an order with a quote sent and not yet decided, as a column of a query of orders
+    (the list reads it with its rows instead of asking again for the page's orders)."""
+    return select(Quote.id).where(Quote.order_id == Order.id, Quote.state == QUOTE_SENT).exists()
+
+
 def waiting_for_decision(order_ids) -> set[int]:
     """Those of ``order_ids`` with a quote sent and not yet decided: their due date moves on by
     the working days until the customer decides."""

@@ -145,14 +145,16 @@ class PortalOrderView(BaseView):
 
         # Statuses are few: loaded once, every order's status then comes from the session.
         statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
-        orders = db.session.scalars(
-            self._sorted(stmt, sort, direction).limit(per_page).offset((page - 1) * per_page)
+        rows = db.session.execute(
+            self._sorted(stmt, sort, direction).add_columns(turnaround.waiting_for_decision_column())
+            .limit(per_page).offset((page - 1) * per_page)
         ).all()
+        orders = [order for order, _waiting in rows]
         return self.render_template(
             "portal/orders.html",
             orders=orders, statuses=statuses, total=total, page=page, pages=pages,
             q=q, status_id=status_id, sort=sort, direction=direction, per_page=per_page,
-            today=utcnow().date(), waiting=turnaround.waiting_for_decision(o.id for o in orders),
+            today=utcnow().date(), waiting={order.id for order, waiting in rows if waiting},
         )
 
     @expose("/export.csv")
