@@ -4,6 +4,9 @@ A closed-loop load generator in this process (Python threads, one keep-alive ``h
 connection each, loopback only) requests ``/cc/orders/`` as the company admin of the
 10,000-order company on the 1,000,000-order database and reports requests/s, latency
 percentiles and errors (anything but a 200 with the order table, or a connection error).
+With ``--instances N`` (default: 2 on PostgreSQL, 1 on SQLite) N gunicorn instances serve the
+same database, as N app servers behind a load balancer: the clients take turns over them, the
+session cookie of one login is good on all, and the figures are given per instance too.
 The figures are merged into bench/results.json (``load_*``).
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from bench import build_db  # noqa: E402
 from bench.build_db import PASSWORD, log  # noqa: E402
-from bench.run import RESULTS, reset_database  # noqa: E402
+from bench.run import RESULTS, calibrate, reset_database  # noqa: E402
 
 
 def free_port() -> int:
@@ -68,14 +71,16 @@ def login(port: int, email: str) -> str:
     return "; ".join(c.split(";", 1)[0] for c in cookies)
 
 
-def load(port: int, path: str, cookie: str, clients: int, seconds: float, marker: bytes) -> dict:
-    """``clients`` threads request ``path`` back to back for ``seconds``."""
+def load(ports: list[int], path: str, cookie: str, clients: int, seconds: float, marker: bytes) -> dict:
+    """``clients`` threads request ``path`` back to back for ``seconds``; client i talks to
+    ``ports[i % len(ports)]``."""
     deadline = time.perf_counter() + seconds
     lock = threading.Lock()
     times: list[float] = []
     errors: dict[str, int] = {}
+    per_port: dict[int, int] = {p: 0 for p in ports}
 
-    def worker():
+    def worker(port: int):
         conn = None
         local_times, local_errors = [], {}
         while time.perf_counter() < deadline:
@@ -104,12 +109,13 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float, marker
         if conn is not None:
             conn.close()
         with lock:
+            per_port[port] += len(local_times)
             times.extend(local_times)
             for k, v in local_errors.items():
                 errors[k] = errors.get(k, 0) + v
 
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(ports[i % len(ports)],)) for i in range(clients)]
     for th in threads:
         th.start()
     for th in threads:
@@ -123,7 +129,8 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float, marker
     return {"requests": len(times), "errors": sum(errors.values()), "error_kinds": errors,
             "seconds": round(wall, 1), "rps": round(len(times) / wall, 1),
             "p50_ms": round(statistics.median(times) * 1000, 1) if times else None,
-            "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": round(ordered[-1] * 1000, 1) if ordered else None}
+            "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
+            "requests_per_instance": list(per_port.values())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--clients", type=int, default=0, help="concurrent connections (default workers x threads)")
+    parser.add_argument("--instances", type=int, default=0,
+                        help="gunicorn instances on one database (default: 2 on PostgreSQL, 1 on SQLite)")
     parser.add_argument("--db", default="1m", choices=list(build_db.SHAPES))
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
@@ -142,37 +151,50 @@ def main(argv: list[str] | None = None) -> int:
     reset_database(meta)
     meta_file = build_db.DATA_DIR / "load-meta.json"
     meta_file.write_text(json.dumps(meta))
-    port = free_port()
+    instances = args.instances or (1 if build_db.is_sqlite(meta["url"]) else 2)
+    ports: list[int] = []
+    while len(ports) < instances:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    cmd = [str(gunicorn), "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-           "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120", "bench.wsgi:app"]
     env = dict(os.environ, BENCH_META=str(meta_file))
-    log(f"gunicorn {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    procs = []
     try:
-        wait_ready(port, proc)
+        for port in ports:
+            cmd = [str(gunicorn), "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
+                   "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120", "bench.wsgi:app"]
+            log(f"gunicorn {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}")
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env))
+        for port, proc in zip(ports, procs):
+            wait_ready(port, proc)
         email = meta["accounts"]["companies"][str(meta["big_company_id"])]["admin"]["email"]
-        cookie = login(port, email)
+        cookie = login(ports[0], email)  # one login: the cookie is good on every instance
         path, marker = "/cc/orders/", b'class="order-row"'
         if args.warmup:
-            load(port, path, cookie, clients, args.warmup, marker)
-        log(f"{clients} clients, {args.seconds:.0f} s against {path}")
-        res = load(port, path, cookie, clients, args.seconds, marker)
+            load(ports, path, cookie, clients, args.warmup, marker)
+        log(f"{clients} clients over {instances} instance(s), {args.seconds:.0f} s against {path}")
+        res = load(ports, path, cookie, clients, args.seconds, marker)
     finally:
-        proc.send_signal(signal.SIGTERM)  # the gunicorn master we started; it stops its workers
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)  # the gunicorn masters we started; they stop their workers
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         reset_database(meta)
-    res |= {"workers": args.workers, "threads": args.threads, "clients": clients, "path": path,
-            "orders": meta["counts"]["orders"], "gunicorn": "gthread"}
+    res |= {"instances": instances, "workers": args.workers, "threads": args.threads, "clients": clients,
+            "path": path, "orders": meta["counts"]["orders"], "gunicorn": "gthread",
+            "backend": "sqlite" if build_db.is_sqlite(meta["url"]) else "postgresql", "calibration_ms": calibrate()}
     ok = res["errors"] == 0 and res["p95_ms"] is not None and res["p95_ms"] <= 100
     print()
-    print(f"make bench-load: portal list, {meta['counts']['orders']:,} orders, gunicorn {args.workers} workers x "
-          f"{args.threads} threads, {clients} keep-alive clients, {res['seconds']:.0f} s")
-    print(f"  requests/s {res['rps']:.1f}   requests {res['requests']}   errors {res['errors']} {res['error_kinds'] or ''}")
+    print(f"make bench-load: portal list, {res['backend']}, {meta['counts']['orders']:,} orders, {instances} x gunicorn "
+          f"{args.workers} workers x {args.threads} threads, {clients} keep-alive clients, {res['seconds']:.0f} s; "
+          f"machine calibration {res['calibration_ms']} ms")
+    print(f"  requests/s {res['rps']:.1f}   requests {res['requests']} (per instance: "
+          f"{', '.join(map(str, res['requests_per_instance']))})   errors {res['errors']} {res['error_kinds'] or ''}")
     print(f"  latency p50 {res['p50_ms']} ms   p95 {res['p95_ms']} ms   p99 {res['p99_ms']} ms   max {res['max_ms']} ms")
     print(f"  target: no errors, p95 <= 100 ms: {'PASS' if ok else 'FAIL'}")
     path_json = Path(args.results)

@@ -112,6 +112,18 @@ def grant_vanilla(app) -> None:
         sm.session.remove()
 
 
+def calibrate() -> float:
+    """Milliseconds this machine takes for a fixed piece of pure Python (median of 7): the same
+    code measured on another day or machine compares by this figure (this one varies up to 3x
+    between days, for every scenario alike)."""
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        sum(i * i for i in range(300_000))
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def quiet_logs() -> None:
     for name in ("flask_appbuilder", "alembic", "werkzeug"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -828,6 +840,7 @@ def main(argv: list[str] | None = None) -> int:
     if load_before > busy_limit:
         log(f"WARNING: the machine is busy (load average {load_before:.1f} on {os.cpu_count()} CPUs): "
             "the latencies will be too high")
+    calibration = calibrate()
     t1 = time.perf_counter()
     results = run_all(meta_main, meta_growth, workdir, args.n, args.warmup, args.upload_mb,
                       args.vanilla_timeout, args.vanilla_mem_mb)
@@ -836,6 +849,7 @@ def main(argv: list[str] | None = None) -> int:
                          "total_s": round(time.perf_counter() - t0, 1), "n": args.n, "warmup": args.warmup,
                          "budget_s": args.budget, "vanilla_timeout_s": args.vanilla_timeout}
     results["machine"]["loadavg_1m_at_start"] = round(load_before, 2)
+    results["machine"]["calibration_ms"] = calibration
     rows = check_rows(results)
     results["table"] = [list(r) for r in rows]
     path = Path(args.results)
@@ -849,7 +863,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(rows, f"make bench: {db['backend']}, {db['main']['counts']['orders']:,} orders "
                              f"(growth: {db['growth']['counts']['orders']:,}), {args.n} requests per scenario "
-                             f"after {args.warmup} warm-up, {os.cpu_count()} CPUs"))
+                             f"after {args.warmup} warm-up, {os.cpu_count()} CPUs; machine calibration "
+                             f"{calibration} ms (bench/README.md)"))
     busy = max(load_before, results["machine"]["loadavg_1m_at_end"])
     if busy > busy_limit:
         print(f"WARNING: load average up to {busy:.1f} on {os.cpu_count()} CPUs while measuring: other processes "
