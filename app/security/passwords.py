@@ -25,6 +25,8 @@ MIN_LENGTH = 10
 MAX_LENGTH = 200  # longer ones are refused before anything hashes them
 ESTIMATE_LENGTH = 72  # zxcvbn's own limit: its matching grows with the square of the length
 MIN_SCORE = 3  # zxcvbn: 3 = "safely unguessable", about 10^8 guesses or more
+LEGAL_FORMS = {"gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "gbr", "ek", "se", "co", "ltd", "inc", "llc",
+               "plc", "sa", "sarl", "bv", "nv", "srl", "spa"}
 PRODUCT_WORDS = ("portal", "rma", "repair", "reparatur", "service", "kundenportal", "großkundenportal")
 
 # shown under every new-password field of the portal
@@ -70,11 +72,17 @@ def _personal_words(email: str | None, names: Iterable[str]) -> list[str]:
 
 
 def _context_words(email: str | None, company: str | None) -> list[str]:
-    """The company's name and words, the email's domain words and the portal's own words."""
+    """The company's name and words, the email's domain words and the portal's own words.
+
+    The name also comes whole, with and without its legal form, run together or joined by the usual
+    separators ("alphaantriebe", "alpha-antriebe-gmbh"): zxcvbn finds dictionary words only as written.
+    """
     domain = (email or "").rpartition("@")[2]
     words = [w for w in re.split(r"[\W_]+", f"{company or ''} {domain}") if len(w) >= 3]
-    if company:
-        words.append(company)
+    name = [w for w in re.split(r"[\W_]+", (company or "").lower()) if w]
+    for parts in (name, [w for w in name if w not in LEGAL_FORMS]):
+        if len(parts) > 1:
+            words += [sep.join(parts) for sep in ("", " ", "-", "_", ".")]
     return list(dict.fromkeys([w.lower() for w in words] + list(PRODUCT_WORDS)))
 
 
