@@ -55,6 +55,13 @@ def default_base_url(host: str | None, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def _password_rule(password: str) -> None:
+    """FAB's password check; imported when called, so this file never imports the app."""
+    from app.security.passwords import fab_password_rule
+
+    fab_password_rule(password)
+
+
 class Config:
     INSTANCE_DIR = Path(env_str("PORTAL_INSTANCE_DIR", str(BASE_DIR / "instance")))
 
@@ -83,7 +90,10 @@ class Config:
     FAB_API_MAX_PAGE_SIZE = 100
     # Permissions are synced once by `flask portal setup`, not by every web worker.
     FAB_UPDATE_PERMS = env_bool("FAB_UPDATE_PERMS", False)
+    # FAB's own password forms (user admin, reset password) use the portal's rule, with the data of
+    # the user whose password is set (app/security/passwords.py)
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = _password_rule
 
     # Files
     UPLOAD_FOLDER = str(Path(env_str("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))))

@@ -242,11 +242,11 @@ def test_an_approved_company_admin_chooses_a_password_by_link(app, staff_client)
     c = app.test_client()
     assert c.get(link).status_code == 200
     assert c.post(link, data={"new_password": "kurz", "repeat_password": "kurz"}).status_code == 422
-    response = c.post(link, data={"new_password": "Laras-Passwort-2026", "repeat_password": "Laras-Passwort-2026"})
+    response = c.post(link, data={"new_password": "Gruene-Tasse-am-Fenster", "repeat_password": "Gruene-Tasse-am-Fenster"})
     assert response.status_code == 302
     assert c.get(link).status_code == 404  # spent
     fresh = app.test_client()
-    login(fresh, "lara@link.example", "Laras-Passwort-2026")
+    login(fresh, "lara@link.example", "Gruene-Tasse-am-Fenster")
     assert fresh.get("/cc/orders/").status_code == 200  # no forced change: they chose their password
 
 

@@ -97,6 +97,10 @@ class PortalSecurityManager(SecurityManager):
         four. SQLite plans the nested outer join through ab_user_role as a scan of the whole table
         (15 ms with 100,000 users), so there they come with a query each.
         """
+        try:  # FAB's reset-password form passes ?pk= as it came, a string: PostgreSQL will not compare it
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
         if self.session.get_bind().dialect.name != "postgresql":
             return self.session.scalars(
                 select(PortalUser).where(PortalUser.id == pk).options(

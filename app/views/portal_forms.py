@@ -1,7 +1,6 @@
 """Forms of the customer portal. Every message is shown next to its field."""
 from __future__ import annotations
 
-from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -23,7 +22,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 
 from app.models import LANGUAGES, NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_MESSAGE_CHOICES, NOTIFY_MINE, NOTIFY_NONE, \
     PAGE_SIZES
-from app.security.passwords import StrongPassword
+from app.security.passwords import HELP as PASSWORD_HELP, StrongPassword
 from app.services import files
 
 MAX_ARTICLES = 50
@@ -104,7 +103,14 @@ class StaffMessageForm(MessageForm):
 
 
 class SetPasswordForm(FlaskForm):
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), StrongPassword()])
+    """The welcome mail's link: nobody is logged in, the user comes from the link's token."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password_user = user  # whose name and email the new password must not contain
+
+    new_password = PasswordField(_l("New password"), description=PASSWORD_HELP,
+                                 validators=[DataRequired(REQUIRED), StrongPassword()])
     repeat_password = PasswordField(
         _l("Repeat password"),
         validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The passwords do not match."))],
@@ -117,14 +123,10 @@ class PersonalDataForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
 
 
-def _current_email():
-    return getattr(g.user, "email", None)
-
-
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
     new_password = PasswordField(
-        _l("New password"), validators=[DataRequired(REQUIRED), StrongPassword(_current_email)]
+        _l("New password"), description=PASSWORD_HELP, validators=[DataRequired(REQUIRED), StrongPassword()]
     )
     repeat_password = PasswordField(
         _l("Repeat password"),

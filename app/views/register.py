@@ -80,7 +80,7 @@ class SetPasswordView(BaseView):
         user = user_for_token(token)
         if user is None:
             return self.render_template("portal/set_password_invalid.html"), 404
-        form = SetPasswordForm()
+        form = SetPasswordForm(user=user)
         if form.validate_on_submit():
             user.password = hash_password(form.new_password.data)
             user.must_change_password = False
