@@ -121,6 +121,38 @@ def _order_audit(order_ids):
             AuditEvent.action == audit.ORDER_CUSTOMER_DATA)
 
 
+def anonymise_orders(ids: list[int], now: dt.datetime, counts: RetentionCounts) -> list[str]:
+    """Remove the personal data of the orders ``ids`` in the current transaction (not committed):
+    customer data, message texts, file rows, mails, the values of their customer-data audit entries.
+    Returns the stored names of the files, to delete with :func:`delete_files` after the commit."""
+    names = list(db.session.scalars(select(Attachment.stored_name).where(Attachment.order_id.in_(ids))))
+    db.session.execute(delete(Attachment).where(Attachment.order_id.in_(ids))
+                       .execution_options(synchronize_session=False))
+    counts.messages += db.session.execute(
+        update(OrderMessage).where(OrderMessage.order_id.in_(ids)).values(body=REMOVED)
+        .execution_options(synchronize_session=False)).rowcount
+    counts.mails += db.session.execute(delete(OutgoingMail).where(OutgoingMail.order_id.in_(ids))
+                                       .execution_options(synchronize_session=False)).rowcount
+    counts.audit_values += db.session.execute(
+        update(AuditEvent).where(*_order_audit(ids)).values(old_values=None, new_values=None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(
+        update(Order).where(Order.id.in_(ids))
+        .values(**{field: None for field in CUSTOMER_FIELDS}, anonymised_at=now)
+        .execution_options(synchronize_session=False))
+    return names
+
+
+def delete_files(names: list[str], storage=None) -> None:
+    """Delete stored files whose rows are gone (after the commit: a rollback never leaves a row
+    without its file; a file a failure leaves is collected by ``flask portal storage prune``)."""
+    from app.services.storage import get_storage
+
+    storage = storage or get_storage()
+    for name in names:
+        storage.delete(name)
+
+
 def run(now: Optional[dt.datetime] = None, batch: int = BATCH,
         progress: Optional[Callable[[RetentionCounts], None]] = None) -> RetentionCounts:
     """Anonymise every order that is due and prune the audit log; returns what was done."""
@@ -140,20 +172,9 @@ def run(now: Optional[dt.datetime] = None, batch: int = BATCH,
             break
         ids = [order_id for order_id, _source in rows]
         last_id = ids[-1]
-        names = list(db.session.scalars(select(Attachment.stored_name).where(Attachment.order_id.in_(ids))))
-        db.session.execute(delete(Attachment).where(Attachment.order_id.in_(ids)))
-        counts.messages += db.session.execute(
-            update(OrderMessage).where(OrderMessage.order_id.in_(ids)).values(body=REMOVED)).rowcount
-        counts.mails += db.session.execute(delete(OutgoingMail).where(OutgoingMail.order_id.in_(ids))).rowcount
-        counts.audit_values += db.session.execute(
-            update(AuditEvent).where(*_order_audit(ids)).values(old_values=None, new_values=None)).rowcount
-        db.session.execute(
-            update(Order).where(Order.id.in_(ids))
-            .values(**{field: None for field in CUSTOMER_FIELDS}, anonymised_at=now)
-            .execution_options(synchronize_session=False))
+        names = anonymise_orders(ids, now, counts)
         db.session.commit()
-        for name in names:  # after the commit: a rollback never leaves a row without its file
-            storage.delete(name)
+        delete_files(names, storage)
         counts.files += len(names)
         public = sum(1 for _id, source in rows if source == SOURCE_FRONTEND)
         counts.public_orders += public
