@@ -71,9 +71,13 @@ clean:
 
 ## bench: latency, SQL statements and memory on a 1,000,000-order database (bench/README.md);
 ## SQLite, or PostgreSQL with DATABASE_URL; the database is built once and cached in bench/data/
-.PHONY: bench bench-load bench-smoke
+.PHONY: bench bench-load bench-smoke bench-retention
 bench: install compile-translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## bench-retention: `flask portal retention` (dry run and run) on a copy of the 1M-order database
+bench-retention: install
+	$(BIN)/python -m bench.retention $(BENCH_ARGS)
 
 ## bench-load: the portal list under gunicorn (2 workers x 4 threads) for 20 s
 bench-load: install compile-translations

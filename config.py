@@ -152,6 +152,12 @@ class Config:
     # a new order sent again with the same Idempotency-Key (API) or form token (portal, public form)
     # within this many hours gets the first order back; after that the key may be used again
     IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
+    # storage limitation (`flask portal retention`): personal data of orders closed this many months
+    # ago is anonymised (public-form orders of senders without an account sooner), and audit entries
+    # older than AUDIT_RETENTION_MONTHS are deleted
+    RETENTION_MONTHS = env_int("RETENTION_MONTHS", 24)
+    RETENTION_PUBLIC_MONTHS = env_int("RETENTION_PUBLIC_MONTHS", 12)
+    AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 36)
     # customer numbers KD-10001, KD-10002, ... for every new company, however it comes in
     CUSTOMER_NUMBER_START = env_int("CUSTOMER_NUMBER_START", 10001)
 

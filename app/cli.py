@@ -109,6 +109,33 @@ def expire_keys_command() -> None:
     click.echo(f"idempotency keys: {forget_expired()} expired keys deleted")
 
 
+@portal_cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="Count what would be anonymised and deleted, change nothing.")
+def retention_command(dry_run: bool) -> None:
+    """Anonymise the personal data of orders closed longer than RETENTION_MONTHS ago (public-form
+    orders: RETENTION_PUBLIC_MONTHS) and delete audit entries older than AUDIT_RETENTION_MONTHS.
+    Run it daily from cron; a run that stops goes on where it stopped the next time."""
+    import time
+
+    from app.services import retention
+
+    limits = retention.cutoffs()
+    click.echo(f"retention: orders closed before {limits.orders:%Y-%m-%d}, public-form orders closed before "
+               f"{limits.public_orders:%Y-%m-%d}, audit entries before {limits.audit:%Y-%m-%d}")
+    started = time.monotonic()
+    if dry_run:
+        counts = retention.plan()
+        verb = "would anonymise"
+    else:
+        counts = retention.run(progress=lambda c: click.echo(
+            f"  {c.orders + c.public_orders} orders anonymised ...", err=True))
+        verb = "anonymised"
+    click.echo(f"retention: {verb} {counts.orders} orders and {counts.public_orders} public-form orders "
+               f"({counts.messages} messages, {counts.files} files, {counts.mails} mails, "
+               f"{counts.audit_values} audit entries' values); {counts.audit_pruned} old audit entries "
+               f"{'to delete' if dry_run else 'deleted'} ({time.monotonic() - started:.1f} s)")
+
+
 storage_cli = AppGroup("storage", help="Attachment files in the local folder or object storage.")
 portal_cli.add_command(storage_cli)
 

@@ -253,6 +253,8 @@ class Order(Model):
     waiting_days: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # when the order first reached a final status
     completed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # when its personal data was removed after the retention period (app/services/retention.py)
+    anonymised_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
     company: Mapped[Optional[Company]] = relationship(Company)
     status: Mapped[OrderStatus] = relationship(OrderStatus)

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import g
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import DecimalField, IntegerField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from flask_wtf import FlaskForm
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
 from app.models import Company, PortalUser
 from app.i18n import format_money
-from app.services import audit
+from app.services import audit, erasure
 from app.services.quotes import QuoteInvalid, to_decimal
 from app.services.accounts import next_customer_number
 from app.views.backend.common import (
@@ -69,6 +72,15 @@ def quote_settings_fields() -> dict:
     }
 
 
+class EraseForm(FlaskForm):
+    confirm = StringField(_l("Confirmation"), validators=[DataRequired(_l("Please fill in this field."))])
+
+
+def _erase_page(view, form, *, title, what, confirm_label, button, action, cancel, status=200):
+    return view.render_template("backend/erase.html", form=form, title=title, what=what,
+                                confirm_label=confirm_label, button=button, action=action, cancel=cancel), status
+
+
 class StaffCompanyUserView(StaffModelView):
     """Users of customer companies (staff and admins are not listed here)."""
 
@@ -76,7 +88,7 @@ class StaffCompanyUserView(StaffModelView):
     datamodel = SQLAInterface(PortalUser)
     class_permission_name = "StaffCompanyUsers"
     route_base = "/backend/company-users"
-    include_route_methods = {"list", "show", "edit"}
+    include_route_methods = {"list", "show", "edit", "erase"}
     base_filters = [["company_id", FilterHasCompany, None]]
     list_title = _l("Company users")
     show_title = _l("Company user")
@@ -90,7 +102,33 @@ class StaffCompanyUserView(StaffModelView):
     edit_columns = ["first_name", "last_name", "phone", "active", "may_approve_quotes"]
     search_columns = ["first_name", "last_name", "email", "active"]
     edit_form_extra_fields = checkboxes("active", "may_approve_quotes")
+    show_template = "backend/company_user_show.html"  # links the erasure
     base_order = ("last_name", "asc")
+
+    @expose("/<int:pk>/erase", methods=["GET", "POST"])
+    @has_access
+    def erase(self, pk):
+        """Erase a company user's personal data (DSGVO Art. 17), after typing their email address."""
+        user = db.session.scalars(select(PortalUser).where(PortalUser.id == pk, PortalUser.company_id.isnot(None))).first()
+        if user is None:
+            abort(404)
+        form = EraseForm()
+        counts = erasure.preview_user(user)
+        what = [_("the name, email address, phone number and password of %(name)s (%(email)s); the login ends",
+                  name=user.full_name, email=user.email),
+                _("the contact person, email and phone number on %(count)s orders they created",
+                  count=format_number(counts.orders)),
+                _("%(count)s API keys", count=format_number(counts.api_keys))]
+        if request.method == "POST" and form.validate():
+            if form.confirm.data.strip().lower() == (user.email or "").lower():
+                erasure.erase_user(user, g.user)
+                flash(_("The user's personal data was erased."), "success")
+                return redirect(url_for(".show", pk=user.id))
+            form.confirm.errors = [_("This is not the user's email address.")]
+        return _erase_page(self, form, title=_("Erase user %(name)s?", name=user.full_name), what=what,
+                           confirm_label=_("Type the user's email address to confirm"), button=_("Erase user"),
+                           action=url_for(".erase", pk=user.id), cancel=url_for(".show", pk=user.id),
+                           status=422 if request.method == "POST" else 200)
 
     def pre_update(self, item: PortalUser) -> None:
         old, new = changed_values(item, ("may_approve_quotes",))
@@ -136,6 +174,35 @@ class StaffCompanyView(StaffModelView):
     related_views = [StaffCompanyUserView]
     show_template = "backend/company_show.html"  # links the company's statistics
     base_order = ("name", "asc")
+
+    @expose("/<int:pk>/erase", methods=["GET", "POST"])
+    @has_access
+    def erase(self, pk):
+        """Erase a company (DSGVO Art. 17), after typing its customer number."""
+        company = db.session.get(Company, pk)
+        if company is None:
+            abort(404)
+        form = EraseForm()
+        counts = erasure.preview_company(company)
+        n = format_number
+        what = [_("the names, email addresses, phone numbers and passwords of its %(count)s users; their logins end",
+                  count=n(counts.users)),
+                _("the customer data and message texts of its %(orders)s orders, and %(files)s files",
+                  orders=n(counts.orders), files=n(counts.files)),
+                _("%(keys)s API keys and %(webhooks)s webhooks", keys=n(counts.api_keys), webhooks=n(counts.webhooks)),
+                _("the company's name, address, phone number, email address and VAT ID; only the customer number stays"),
+                _("locations and notes of its %(count)s devices", count=n(counts.devices))]
+        if request.method == "POST" and form.validate():
+            if form.confirm.data.strip() == company.customer_number:
+                erasure.erase_company(company, g.user)
+                flash(_("The company was erased."), "success")
+                return redirect(url_for(".show", pk=company.id))
+            form.confirm.errors = [_("This is not the company's customer number.")]
+        return _erase_page(self, form, title=_("Erase company %(name)s?", name=company.name), what=what,
+                           confirm_label=_("Type the customer number %(number)s to confirm",
+                                           number=company.customer_number),
+                           button=_("Erase company"), action=url_for(".erase", pk=company.id),
+                           cancel=url_for(".show", pk=company.id), status=422 if request.method == "POST" else 200)
 
     def pre_add(self, item: Company) -> None:
         item.customer_number = (item.customer_number or "").strip()
