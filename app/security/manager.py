@@ -211,7 +211,8 @@ class PortalSecurityManager(SecurityManager):
         """FAB's login manager; every login that creates a cookie session keeps the user's session version."""
         from flask_login import user_logged_in
 
-        user_logged_in.connect(sessions.on_login, app)
+        # FAB hands over the current_app proxy; the signal's sender is the app itself
+        user_logged_in.connect(sessions.on_login, getattr(app, "_get_current_object", lambda: app)())
         return super().create_login_manager(app)
 
     def create_jwt_manager(self, app):
@@ -228,6 +229,7 @@ class PortalSecurityManager(SecurityManager):
     def reset_password(self, userid, password):
         """FAB's password reset (Admin's ResetPasswordView, ResetMyPasswordView) ends the user's other
         sessions too."""
+        userid = int(userid)  # ResetPasswordView passes ?pk= as text: PostgreSQL compares no integer with it
         user = self.get_user_by_id(userid)
         if user is not None:
             sessions.new_version(user)
