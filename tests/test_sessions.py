@@ -32,6 +32,7 @@ def assert_sent_to_login_with_message(client, message=ENDED_DE):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     page = text(client.get(response.headers["Location"]))
     assert message in page
+    assert "Zugriff verweigert" not in page and "Access is Denied" not in page  # one reason, not two
     assert not logged_in(client)
     # told once: the next look at the login page no longer says it
     assert message not in text(client.get("/login/"))

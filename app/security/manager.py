@@ -46,6 +46,7 @@ def _end_session(message) -> None:
     session.pop("_user_id", None)
     if has_request_context():
         flash(str(message), "warning")
+        g.session_ended = True  # the login page says why, not "Access is Denied" as well
 
 
 class PortalUserDBModelView(UserDBModelView):
@@ -206,14 +207,6 @@ class PortalSecurityManager(SecurityManager):
             raise RevokedTokenError(jwt_header, jwt_data)
         g.user = user
         return user
-
-    def create_login_manager(self, app):
-        """FAB's login manager; every login that creates a cookie session keeps the user's session version."""
-        from flask_login import user_logged_in
-
-        # FAB hands over the current_app proxy; the signal's sender is the app itself
-        user_logged_in.connect(sessions.on_login, getattr(app, "_get_current_object", lambda: app)())
-        return super().create_login_manager(app)
 
     def create_jwt_manager(self, app):
         """FAB's JWT manager; every token FAB creates (login, refresh) carries the user's session version."""

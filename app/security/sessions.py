@@ -7,8 +7,10 @@ none and count as version 0, as every user starts with 0.
 """
 from __future__ import annotations
 
-from flask import has_request_context, session
+from flask import g, has_request_context, session
+from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_babel import lazy_gettext as _l
+from flask_login import user_logged_in
 
 SESSION_KEY = "_session_version"
 CLAIM = "sv"  # in FAB's JWTs (access and refresh tokens)
@@ -46,6 +48,20 @@ def new_version(user) -> None:
         remember(user)
 
 
-def on_login(_sender, user, **_kwargs) -> None:
+def _on_login(_sender, user, **_kwargs) -> None:
     """Flask-Login's ``user_logged_in`` signal: every login that creates a cookie session."""
     remember(user)
+
+
+def _one_reason_only(response):
+    """A session that just ended says why on the login page; FAB's "Access is Denied", flashed by
+    the page the browser asked for, would contradict it."""
+    if g.get("session_ended") and session.get("_flashes"):
+        denied = str(FLAMSG_ERR_SEC_ACCESS_DENIED)
+        session["_flashes"] = [(kind, text) for kind, text in session["_flashes"] if text != denied]
+    return response
+
+
+def install_session_versions(app) -> None:
+    user_logged_in.connect(_on_login, app)
+    app.after_request(_one_reason_only)
