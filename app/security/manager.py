@@ -222,7 +222,6 @@ class PortalSecurityManager(SecurityManager):
     def reset_password(self, userid, password):
         """FAB's password reset (Admin's ResetPasswordView, ResetMyPasswordView) ends the user's other
         sessions too."""
-        userid = int(userid)  # ResetPasswordView passes ?pk= as text: PostgreSQL compares no integer with it
         user = self.get_user_by_id(userid)
         if user is not None:
             sessions.new_version(user)
