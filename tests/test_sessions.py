@@ -279,3 +279,19 @@ def _legacy_token(app, user) -> str:
     return jwt.encode({"sub": str(user.id), "type": "access", "fresh": True, "iat": now, "nbf": now,
                        "jti": "legacy", "exp": now + timedelta(minutes=10)},
                       app.config.get("JWT_SECRET_KEY") or app.config["SECRET_KEY"], algorithm="HS256")
+
+
+def test_an_admin_deactivating_a_user_in_fabs_user_admin_ends_their_sessions(app, two_clients, customer_a):
+    admin = make_user(None, roles.ADMIN, email="root@repair.example")
+    admin_client = _client_for(app, admin)
+    role = db.session.scalars(select(PortalUser).where(PortalUser.id == customer_a.id)).one().roles[0]
+    response = admin_client.post(f"/users/edit/{customer_a.id}", data={
+        "first_name": customer_a.first_name, "last_name": customer_a.last_name, "email": customer_a.email,
+        "company": str(customer_a.company_id), "language": "de", "page_size": "25", "roles": [str(role.id)]})
+    assert response.status_code == 302
+    assert version_of(customer_a) == 1
+    db.session.get(PortalUser, customer_a.id).active = True
+    db.session.commit()
+    for client in two_clients:
+        assert_sent_to_login_with_message(client)
+    assert logged_in(admin_client)

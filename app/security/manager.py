@@ -1,7 +1,7 @@
 """The one security manager of the portal (wired by FAB_SECURITY_MANAGER_CLASS)."""
 from __future__ import annotations
 
-from flask import flash, g, has_request_context, session
+from flask import flash, g, has_request_context, request, session
 from flask_jwt_extended.exceptions import RevokedTokenError
 from flask_appbuilder.security.sqla.models import (
     Permission,
@@ -67,10 +67,18 @@ class PortalUserDBModelView(UserDBModelView):
     ]
     user_show_fieldsets = show_fieldsets
 
+    def process_form(self, form, is_created) -> None:
+        """Note whether this edit deactivates the user: by pre_update the change has already been
+        flushed (the roles field loads the old roles first), so its history no longer shows it."""
+        super().process_form(form, is_created)
+        pk = (request.view_args or {}).get("pk")
+        if not is_created and pk is not None and "active" in form:
+            was_active = self.datamodel.session.scalar(select(PortalUser.active).where(PortalUser.id == int(pk)))
+            g.deactivates_user = bool(was_active) and not form.active.data
+
     def pre_update(self, item) -> None:
         super().pre_update(item)
-        was = sa_inspect(item).attrs.active.history.deleted
-        if not item.active and was and was[0]:
+        if g.pop("deactivates_user", False):
             sessions.new_version(item)  # deactivated: reactivated later, they log in anew
 
 
