@@ -89,6 +89,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.security.first_login import require_own_password
 
     require_own_password(app)
+    from app.security.sessions import install_session_versions
+
+    install_session_versions(app)
     from app.security.headers import install_security_headers
 
     install_security_headers(app)

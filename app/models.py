@@ -142,6 +142,10 @@ class PortalUser(User):
         Boolean, nullable=False, default=False, server_default=sa_false()
     )
 
+    # goes up when the password changes, the account is deactivated or the user logs out everywhere:
+    # a session that logged in with another version ends at its next request (app/security/sessions.py)
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
     company: Mapped[Optional[Company]] = relationship(
         Company, back_populates="users", foreign_keys=[company_id]
     )

@@ -45,6 +45,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "MyDataView.personal": LOGGED_IN,
     "MyDataView.password": LOGGED_IN,
     "MyDataView.settings": LOGGED_IN,
+    "MyDataView.log_out_everywhere": LOGGED_IN,  # only ever the logged-in user's own sessions
     # the portal
     "PortalOrderView.list": PORTAL,
     "PortalOrderView.show": PORTAL,

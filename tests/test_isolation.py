@@ -75,7 +75,7 @@ def snapshot(company_id):
         "webhooks": rows(WebhookEndpoint, WebhookEndpoint.company_id == company_id),
         "webhook_deliveries": rows(WebhookDelivery, WebhookDelivery.company_id == company_id),
         "users": [(u.id, u.email, u.active, u.password, u.first_name, u.language, u.page_size, u.company_id,
-                   u.may_approve_quotes)
+                   u.may_approve_quotes, u.session_version)
                   for u in db.session.scalars(select(PortalUser).where(PortalUser.company_id == company_id))],
         "company": rows(Company, Company.id == company_id),
     }
@@ -292,7 +292,7 @@ def test_every_portal_route_is_known(app):
     assert portal == sorted([
         "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
         "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings",
-        "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
+        "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal", "/cc/my-data/log-out-everywhere",
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/webhooks/", "/cc/my-data/webhooks/", "/cc/my-data/webhooks/<int:pk>",
         "/cc/my-data/webhooks/<int:pk>/pause", "/cc/my-data/webhooks/<int:pk>/resume",

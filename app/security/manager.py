@@ -1,7 +1,8 @@
 """The one security manager of the portal (wired by FAB_SECURITY_MANAGER_CLASS)."""
 from __future__ import annotations
 
-from flask import g, has_request_context, session
+from flask import flash, g, has_request_context, request, session
+from flask_jwt_extended.exceptions import RevokedTokenError
 from flask_appbuilder.security.sqla.models import (
     Permission,
     PermissionView,
@@ -18,6 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from werkzeug.security import check_password_hash
 
 from app.models import LANGUAGES, PortalUser
+from app.security import sessions
 from app.security.auth import PortalAuthDBView
 from app.security.limits import record_failed_login
 
@@ -28,6 +30,23 @@ REFUSED_COMPANY_INACTIVE = "company_inactive"
 
 # separators of the permission pairs read with the user: names of views and permissions never hold them
 UNIT, RECORD = "\x1f", "\x1e"
+
+
+def _refusal(user):
+    """Why an account may not be used now (deactivated user or company), or None."""
+    if not user.active:
+        return REFUSED_USER_INACTIVE
+    if user.company is not None and not user.company.active:
+        return REFUSED_COMPANY_INACTIVE
+    return None
+
+
+def _end_session(message) -> None:
+    """Log the cookie session out: asked once, told once."""
+    session.pop("_user_id", None)
+    if has_request_context():
+        flash(str(message), "warning")
+        g.session_ended = True  # the login page says why, not "Access is Denied" as well
 
 
 class PortalUserDBModelView(UserDBModelView):
@@ -47,6 +66,20 @@ class PortalUserDBModelView(UserDBModelView):
         ("Personal Info", {"fields": ["first_name", "last_name", "phone", "language", "page_size"]}),
     ]
     user_show_fieldsets = show_fieldsets
+
+    def process_form(self, form, is_created) -> None:
+        """Note whether this edit deactivates the user: by pre_update the change has already been
+        flushed (the roles field loads the old roles first), so its history no longer shows it."""
+        super().process_form(form, is_created)
+        pk = (request.view_args or {}).get("pk")
+        if not is_created and pk is not None and "active" in form:
+            was_active = self.datamodel.session.scalar(select(PortalUser.active).where(PortalUser.id == int(pk)))
+            g.deactivates_user = bool(was_active) and not form.active.data
+
+    def pre_update(self, item) -> None:
+        super().pre_update(item)
+        if g.pop("deactivates_user", False):
+            sessions.new_version(item)  # deactivated: reactivated later, they log in anew
 
 
 class PortalSecurityManager(SecurityManager):
@@ -154,25 +187,53 @@ class PortalSecurityManager(SecurityManager):
         return (view_name, permission_name) in cache[key]
 
     def load_user(self, pk):
-        """A deactivated user or company ends a live session on the next request, with a word why."""
-        from flask import flash
+        """The user of a cookie session (Flask-Login's loader).
 
+        A deactivated user or company, or a session that logged in before the user's session version
+        went up (password changed, logged out everywhere), ends on the next request, with a word why.
+        """
         from app.security.auth import REFUSAL_MESSAGES
 
         user = self.get_user_by_id(int(pk))
         if user is None:
             return None
-        reason = None
-        if not user.active:
-            reason = REFUSED_USER_INACTIVE
-        elif user.company is not None and not user.company.active:
-            reason = REFUSED_COMPANY_INACTIVE
+        reason = _refusal(user)
         if reason:
-            session.pop("_user_id", None)  # logged out: asked once, told once
-            if has_request_context():
-                flash(str(REFUSAL_MESSAGES[reason]), "warning")
+            _end_session(REFUSAL_MESSAGES[reason])
+            return None
+        if has_request_context() and not sessions.session_is_current(user):
+            _end_session(sessions.SESSION_ENDED_MESSAGE)
             return None
         return user
+
+    def load_user_jwt(self, jwt_header, jwt_data):
+        """The user of a JWT; a token from before the user's session version went up is revoked (401)."""
+        user = self.get_user_by_id(int(jwt_data["sub"]))
+        if user is None or _refusal(user):
+            return None
+        if not sessions.token_is_current(user, jwt_data):
+            raise RevokedTokenError(jwt_header, jwt_data)
+        g.user = user
+        return user
+
+    def create_jwt_manager(self, app):
+        """FAB's JWT manager; every token FAB creates (login, refresh) carries the user's session version."""
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def _session_version(identity):
+            user = self.session.get(self.user_model, int(identity)) if str(identity).isdigit() else None
+            return {sessions.CLAIM: sessions.version_of(user)} if user is not None else {}
+
+        return jwt_manager
+
+    def reset_password(self, userid, password):
+        """FAB's password reset (Admin's ResetPasswordView, ResetMyPasswordView) ends the user's other
+        sessions too."""
+        user = self.get_user_by_id(userid)
+        if user is not None:
+            sessions.new_version(user)
+        super().reset_password(userid, password)
 
     def validate_api_key(self, api_key_string: str):
         """An API key acts as the user who created it, with that user's company.

@@ -22,7 +22,7 @@ from app.models import (
     RegistrationRequest,
     utcnow,
 )
-from app.security import roles
+from app.security import roles, sessions
 
 
 class AccountError(ValueError):
@@ -126,11 +126,48 @@ def create_user(
     return user, password
 
 
+def end_other_sessions(user: PortalUser) -> None:
+    """End every session and API token of ``user`` except the current request's own (not committed).
+
+    Each other browser is sent to the login page at its next request, with a word why; a JWT from
+    before gets 401. Called when the password changes, the account is deactivated and when the user
+    logs out everywhere.
+    """
+    sessions.new_version(user)
+
+
+def end_sessions_of_company(company: Company) -> None:
+    """End every session of every user of ``company`` (not committed)."""
+    db.session.execute(
+        update(PortalUser).where(PortalUser.company_id == company.id)
+        .values(session_version=PortalUser.session_version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def log_out_everywhere(user: PortalUser) -> None:
+    """The user's "Log out everywhere": every other session ends, with an audit entry (not committed)."""
+    end_other_sessions(user)
+    audit.record(audit.SESSIONS_ENDED, user, actor=user, company_id=user.company_id)
+
+
+def set_password(user: PortalUser, password: str) -> None:
+    """Set a password the user chose; their other sessions end (not committed)."""
+    user.password = hash_password(password)
+    user.must_change_password = False
+    end_other_sessions(user)
+
+
 def set_active(user: PortalUser, active: bool, actor: PortalUser) -> None:
-    """Activate or deactivate an account, with an audit entry (not committed)."""
+    """Activate or deactivate an account, with an audit entry (not committed).
+
+    Deactivating ends the user's sessions for good: reactivated, they log in anew.
+    """
     if bool(user.active) == active:
         return
     user.active = active
+    if not active:
+        end_other_sessions(user)
     audit.record(audit.EMPLOYEE_ACTIVATED if active else audit.EMPLOYEE_DEACTIVATED, user, actor=actor,
                  company_id=user.company_id, old={"active": not active}, new={"active": active})
 

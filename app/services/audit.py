@@ -13,6 +13,7 @@ ORDER_ITEM_REMOVED = "order.item_removed"
 EMPLOYEE_CREATED = "employee.created"
 EMPLOYEE_ACTIVATED = "employee.activated"
 EMPLOYEE_DEACTIVATED = "employee.deactivated"
+SESSIONS_ENDED = "user.sessions_ended"  # "Log out everywhere"
 EMPLOYEE_QUOTE_RIGHT = "employee.quote_right"  # "may approve quotes" given or taken
 REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"

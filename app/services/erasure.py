@@ -38,6 +38,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit, retention
+from app.services.accounts import end_other_sessions
 
 USER_ERASED = "user.erased"
 COMPANY_ERASED = "company.erased"
@@ -101,8 +102,7 @@ def _erase_user(user: PortalUser, counts: ErasureCounts) -> None:
     user.phone = None
     user.password = "!"  # no hash: no password ever matches it
     user.active = False
-    if hasattr(user, "session_version"):  # end the user's sessions where session versions exist
-        user.session_version = (user.session_version or 0) + 1
+    end_other_sessions(user)  # for good: the account is never reactivated into an old session
     counts.users += 1
     counts.orders += db.session.scalar(select(func.count()).select_from(Order).where(Order.created_by_id == user.id)) or 0
 

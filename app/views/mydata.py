@@ -14,10 +14,10 @@ from app.security import roles
 from app.security.passwords import MIN_LENGTH
 from app.security.scoping import require_company
 from app.services import audit, notify
-from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, hash_password, \
-    set_active, set_may_approve_quotes, set_quote_settings
-from app.views.portal_forms import EmployeeForm, EmployeeQuoteRightForm, PasswordForm, PersonalDataForm, \
-    QuoteSettingsForm, SettingsForm
+from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, log_out_everywhere, \
+    set_active, set_may_approve_quotes, set_password, set_quote_settings
+from app.views.portal_forms import EmployeeForm, EmployeeQuoteRightForm, LogOutEverywhereForm, PasswordForm, \
+    PersonalDataForm, QuoteSettingsForm, SettingsForm
 
 TABS = ("personal", "password", "settings")
 
@@ -27,7 +27,8 @@ class MyDataView(BaseView):
 
     route_base = "/cc/my-data"
     class_permission_name = "MyData"
-    method_permission_name = {"index": "edit", "personal": "edit", "password": "edit", "settings": "edit"}
+    method_permission_name = {"index": "edit", "personal": "edit", "password": "edit", "settings": "edit",
+                              "log_out_everywhere": "edit"}
     default_view = "index"
 
     def _render(self, tab="personal", personal=None, password=None, settings=None):
@@ -83,10 +84,21 @@ class MyDataView(BaseView):
             valid = False
         if not valid:
             return self._render("password", password=form), 422
-        user.password = hash_password(form.new_password.data)
-        user.must_change_password = False
+        set_password(user, form.new_password.data)
         db.session.commit()
         flash(_("Your password was changed."), "success")
+        return redirect(url_for(".index", tab="password"))
+
+    @expose("/log-out-everywhere", methods=["POST"])
+    @has_access
+    def log_out_everywhere(self):
+        """End every other session of the logged-in user (other browsers, devices, API tokens)."""
+        form = LogOutEverywhereForm()
+        if not form.validate_on_submit():
+            abort(400)
+        log_out_everywhere(g.user)
+        db.session.commit()
+        flash(_("You were logged out on every other device."), "success")
         return redirect(url_for(".index", tab="password"))
 
     @expose("/settings", methods=["POST"])

@@ -217,6 +217,10 @@ class QuoteSettingsForm(FlaskForm):
     po_number_required = BooleanField(_l("Purchase order number required"))
 
 
+class LogOutEverywhereForm(FlaskForm):
+    """Only the CSRF token: the button acts on the logged-in user."""
+
+
 class EmployeeQuoteRightForm(FlaskForm):
     may_approve_quotes = BooleanField(_l("May approve quotes"))
 

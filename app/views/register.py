@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import REQUEST_PENDING, RegistrationRequest
 from app.services.accounts import email_taken
 from app.security.tokens import user_for_token
-from app.services.accounts import hash_password
+from app.services.accounts import set_password
 from app.views.portal_forms import RegistrationForm, SetPasswordForm
 
 REGISTER_LIMIT = "5 per hour; 20 per day"
@@ -82,8 +82,7 @@ class SetPasswordView(BaseView):
             return self.render_template("portal/set_password_invalid.html"), 404
         form = SetPasswordForm(user=user)
         if form.validate_on_submit():
-            user.password = hash_password(form.new_password.data)
-            user.must_change_password = False
+            set_password(user, form.new_password.data)
             db.session.commit()
             flash(_("Your password was set. You can log in now."), "success")
             return redirect(url_for("PortalAuthDBView.login"))

@@ -222,6 +222,11 @@ def _journey_customer(page, ids, problems):
             submit(page, page.locator("#show-preview"))
             expect(page.locator(shown)).to_be_visible()
             _check(page, f"order from file: {name}", problems)
+    with step("'Log out everywhere' in My data: the password tab with its message"):
+        page.goto("/cc/my-data/?tab=password")
+        submit(page, page.locator("#log-out-everywhere-form button[type=submit]"))
+        expect(page.locator(".alert-success")).to_be_visible()
+        _check(page, "logged out everywhere", problems)
 
 
 def _journey_company_admin(page, ids, problems):

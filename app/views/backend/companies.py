@@ -20,7 +20,7 @@ from app.models import Company, PortalUser
 from app.i18n import format_money
 from app.services import audit, erasure
 from app.services.quotes import QuoteInvalid, to_decimal
-from app.services.accounts import next_customer_number
+from app.services.accounts import end_other_sessions, end_sessions_of_company, next_customer_number
 from app.views.backend.common import (
     LABELS,
     NO_GENERIC_ROUTES,
@@ -139,6 +139,8 @@ class StaffCompanyUserView(StaffModelView):
         if new:
             audit.record(audit.EMPLOYEE_ACTIVATED if item.active else audit.EMPLOYEE_DEACTIVATED, item,
                          actor=g.user, company_id=item.company_id, old=old, new=new)
+            if not item.active:
+                end_other_sessions(item)  # reactivated later, they log in anew
 
 
 class StaffCompanyView(StaffModelView):
@@ -203,6 +205,11 @@ class StaffCompanyView(StaffModelView):
                                            number=company.customer_number),
                            button=_("Erase company"), action=url_for(".erase", pk=company.id),
                            cancel=url_for(".show", pk=company.id), status=422 if request.method == "POST" else 200)
+
+    def pre_update(self, item: Company) -> None:
+        old, new = changed_values(item, ("active",))
+        if new and not item.active:
+            end_sessions_of_company(item)  # reactivated later, its users log in anew
 
     def pre_add(self, item: Company) -> None:
         item.customer_number = (item.customer_number or "").strip()
