@@ -295,3 +295,28 @@ def test_an_admin_deactivating_a_user_in_fabs_user_admin_ends_their_sessions(app
     for client in two_clients:
         assert_sent_to_login_with_message(client)
     assert logged_in(admin_client)
+
+
+def test_password_changes_are_audited_without_values_and_a_reset_of_no_user_is_404(app, customer_a,
+                                                                                      customer_client):
+    response = customer_client.post("/cc/my-data/password", data={
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD})
+    assert response.status_code == 302
+    admin = make_user(None, roles.ADMIN, email="root2@repair.example")
+    admin_client = _client_for(app, admin)
+    assert admin_client.post(f"/resetpassword/form?pk={customer_a.id}",
+                             data={"password": NEW_PASSWORD + "x", "conf_password": NEW_PASSWORD + "x"}).status_code == 302
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == audit.PASSWORD_CHANGED)
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.object_id, e.actor_id) for e in events] == [(customer_a.id, customer_a.id), (customer_a.id, admin.id)]
+    assert all(e.old_values is None and e.new_values is None for e in events)
+    for pk in ("abc", "99999999"):
+        response = admin_client.post(f"/resetpassword/form?pk={pk}",
+                                     data={"password": NEW_PASSWORD, "conf_password": NEW_PASSWORD})
+        assert response.status_code == 404, pk
+
+
+def test_the_admins_reset_form_says_the_rule_the_portal_checks(app):
+    admin = make_user(None, roles.ADMIN, email="root3@repair.example")
+    page = _client_for(app, admin).get("/resetpassword/form?pk=1").get_data(as_text=True)
+    assert "das Portal prüft das" in page and "does not check this for you" not in page

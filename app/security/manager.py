@@ -230,10 +230,16 @@ class PortalSecurityManager(SecurityManager):
     def reset_password(self, userid, password):
         """FAB's password reset (Admin's ResetPasswordView, ResetMyPasswordView) ends the user's other
         sessions too."""
+        from flask import abort
+
+        from app.services import audit
+
         user = self.get_user_by_id(userid)
-        if user is not None:
-            sessions.new_version(user)
-        super().reset_password(userid, password)
+        if user is None:  # FAB would fail on a ?pk= of no user (a 500)
+            abort(404)
+        sessions.new_version(user)
+        audit.record(audit.PASSWORD_CHANGED, user, actor=g.get("user"), company_id=user.company_id)
+        super().reset_password(user.id, password)
 
     def validate_api_key(self, api_key_string: str):
         """An API key acts as the user who created it, with that user's company.

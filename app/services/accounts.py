@@ -152,10 +152,11 @@ def log_out_everywhere(user: PortalUser) -> None:
 
 
 def set_password(user: PortalUser, password: str) -> None:
-    """Set a password the user chose; their other sessions end (not committed)."""
+    """Set a password the user chose; their other sessions end; audited without values (not committed)."""
     user.password = hash_password(password)
     user.must_change_password = False
     end_other_sessions(user)
+    audit.record(audit.PASSWORD_CHANGED, user, actor=user, company_id=user.company_id)
 
 
 def set_active(user: PortalUser, active: bool, actor: PortalUser) -> None:

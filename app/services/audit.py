@@ -14,6 +14,7 @@ EMPLOYEE_CREATED = "employee.created"
 EMPLOYEE_ACTIVATED = "employee.activated"
 EMPLOYEE_DEACTIVATED = "employee.deactivated"
 SESSIONS_ENDED = "user.sessions_ended"  # "Log out everywhere"
+PASSWORD_CHANGED = "user.password_changed"  # by the user, through the link, or reset by an Admin (no values)
 EMPLOYEE_QUOTE_RIGHT = "employee.quote_right"  # "may approve quotes" given or taken
 REGISTRATION_APPROVED = "registration.approved"
 REGISTRATION_REJECTED = "registration.rejected"

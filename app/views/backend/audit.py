@@ -22,6 +22,7 @@ AUDIT_ACTIONS = {
     audit.EMPLOYEE_DEACTIVATED: _l("Account deactivated"),
     audit.EMPLOYEE_QUOTE_RIGHT: _l("Right to approve quotes changed"),
     audit.SESSIONS_ENDED: _l("Logged out everywhere"),
+    audit.PASSWORD_CHANGED: _l("Password changed"),
     audit.COMPANY_QUOTE_SETTINGS: _l("Quote settings changed"),
     audit.REGISTRATION_APPROVED: _l("Registration approved"),
     audit.REGISTRATION_REJECTED: _l("Registration rejected"),
