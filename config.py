@@ -158,6 +158,10 @@ class Config:
     RETENTION_MONTHS = env_int("RETENTION_MONTHS", 24)
     RETENTION_PUBLIC_MONTHS = env_int("RETENTION_PUBLIC_MONTHS", 12)
     AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 36)
+    # a data export (My data → Data export) is offered for download this many days, then deleted
+    DATA_EXPORT_DAYS = env_int("DATA_EXPORT_DAYS", 7)
+    # seconds after which an export a builder claimed but did not finish is built by another one
+    DATA_EXPORT_LEASE = env_int("DATA_EXPORT_LEASE", 600)
     # customer numbers KD-10001, KD-10002, ... for every new company, however it comes in
     CUSTOMER_NUMBER_START = env_int("CUSTOMER_NUMBER_START", 10001)
 

@@ -133,6 +133,7 @@ def retention_command(dry_run: bool) -> None:
     click.echo(f"retention: {verb} {counts.orders} orders and {counts.public_orders} public-form orders "
                f"({counts.messages} messages, {counts.files} files, {counts.mails} mails, "
                f"{counts.audit_values} audit entries' values); {counts.audit_pruned} old audit entries "
+               f"{'to delete' if dry_run else 'deleted'}; {counts.exports} expired data exports "
                f"{'to delete' if dry_run else 'deleted'} ({time.monotonic() - started:.1f} s)")
 
 

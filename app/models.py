@@ -717,3 +717,37 @@ class WebhookDelivery(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
     endpoint: Mapped[WebhookEndpoint] = relationship(WebhookEndpoint)
+
+
+EXPORT_USER, EXPORT_COMPANY = "user", "company"
+EXPORT_SCOPES = (EXPORT_USER, EXPORT_COMPANY)
+EXPORT_PENDING, EXPORT_READY, EXPORT_FAILED = "pending", "ready", "failed"
+
+
+class DataExport(Model):
+    """A "Data export" (Datenauskunft): a ZIP of a user's or a company's data, built in the
+    background and offered for download until ``expires_at``."""
+
+    __tablename__ = "data_export"
+    __table_args__ = (
+        CheckConstraint(f"scope IN {EXPORT_SCOPES!r}", name="ck_data_export_scope"),
+        Index("ix_data_export_user_id_id", "user_id", "id"),
+        Index("ix_data_export_company_id_id", "company_id", "id"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("ab_user.id"), nullable=False)  # who asked
+    company_id: Mapped[Optional[int]] = mapped_column(Integer, ForeignKey("company.id"))
+    scope: Mapped[str] = mapped_column(String(10), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=EXPORT_PENDING, index=True)
+    stored_name: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    size: Mapped[Optional[int]] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    ready_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+
+    user: Mapped[PortalUser] = relationship(PortalUser)

@@ -46,6 +46,8 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "MyDataView.password": LOGGED_IN,
     "MyDataView.settings": LOGGED_IN,
     "MyDataView.log_out_everywhere": LOGGED_IN,  # only ever the logged-in user's own sessions
+    "MyDataView.export_request": LOGGED_IN,  # one's own data; the company's only for its admins (403)
+    "MyDataView.export_download": LOGGED_IN,  # one's own exports, a company admin's company's; 404 otherwise
     # the portal
     "PortalOrderView.list": PORTAL,
     "PortalOrderView.show": PORTAL,

@@ -292,7 +292,8 @@ def test_every_portal_route_is_known(app):
     assert portal == sorted([
         "/cc/", "/cc/employees/", "/cc/employees/<int:pk>/activate", "/cc/employees/<int:pk>/deactivate",
         "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings",
-        "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal", "/cc/my-data/log-out-everywhere",
+        "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
+        "/cc/my-data/exports", "/cc/my-data/exports/<int:pk>", "/cc/my-data/log-out-everywhere",
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/webhooks/", "/cc/my-data/webhooks/", "/cc/my-data/webhooks/<int:pk>",
         "/cc/my-data/webhooks/<int:pk>/pause", "/cc/my-data/webhooks/<int:pk>/resume",

@@ -28,6 +28,7 @@ from app.models import (
     SOURCE_FRONTEND,
     Attachment,
     AuditEvent,
+    DataExport,
     Order,
     OrderMessage,
     OutgoingMail,
@@ -49,6 +50,7 @@ class RetentionCounts:
     mails: int = 0
     audit_values: int = 0
     audit_pruned: int = 0
+    exports: int = 0  # data exports past their download period
 
 
 @dataclass
@@ -110,6 +112,8 @@ def plan(now: Optional[dt.datetime] = None) -> RetentionCounts:
         *_order_audit(due))) or 0
     counts.audit_pruned = db.session.scalar(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.at < limits.audit)) or 0
+    counts.exports = db.session.scalar(
+        select(func.count()).select_from(DataExport).where(DataExport.expires_at <= (now or utcnow()))) or 0
     return counts
 
 
@@ -187,6 +191,9 @@ def run(now: Optional[dt.datetime] = None, batch: int = BATCH,
             break
         counts.audit_pruned += db.session.execute(delete(AuditEvent).where(AuditEvent.id.in_(old))).rowcount
         db.session.commit()
+    from app.services import data_export
+
+    counts.exports = data_export.expire(now)
     event = audit.record(RETENTION_RUN, RetentionRun(), actor=None, new=asdict(counts))
     event.object_label = "retention"
     db.session.commit()

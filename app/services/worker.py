@@ -1,4 +1,5 @@
-"""The background worker (``flask portal worker``): delivers due mail and webhook events.
+"""The background worker (``flask portal worker``): delivers due mail and webhook events, builds
+the data exports users asked for.
 
 Any number of workers on any number of servers may run: every mail and every webhook delivery is
 claimed before it is sent (:mod:`app.services.mail`, :mod:`app.services.webhooks`), so each goes
@@ -10,7 +11,7 @@ import logging
 import time
 
 from app.extensions import db
-from app.services import mail, webhooks
+from app.services import data_export, mail, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def deliver_due() -> tuple[int, int]:
     if queued_mail:
         more_sent, more_failed = mail.deliver_pending(ids=queued_mail)
         sent, failed = sent + more_sent, failed + more_failed
-    return sent + delivered, failed + undelivered
+    built, not_built = data_export.build_pending()
+    return sent + delivered + built, failed + undelivered + not_built
 
 
 def run_worker(poll_seconds: float, should_stop, once: bool = False) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """My data (personal data, password, settings) and a company admin's employees."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, after_this_request, current_app, flash, g, redirect, request, send_file, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -13,13 +13,14 @@ from app.models import PortalUser
 from app.security import roles
 from app.security.passwords import MIN_LENGTH
 from app.security.scoping import require_company
-from app.services import audit, notify
+from app.services import audit, data_export, notify
+from app.services.storage import StoredFileMissing, get_storage
 from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, log_out_everywhere, \
     set_active, set_may_approve_quotes, set_password, set_quote_settings
-from app.views.portal_forms import EmployeeForm, EmployeeQuoteRightForm, LogOutEverywhereForm, PasswordForm, \
+from app.views.portal_forms import DataExportForm, EmployeeForm, EmployeeQuoteRightForm, LogOutEverywhereForm, PasswordForm, \
     PersonalDataForm, QuoteSettingsForm, SettingsForm
 
-TABS = ("personal", "password", "settings")
+TABS = ("personal", "password", "settings", "export")
 
 
 class MyDataView(BaseView):
@@ -28,7 +29,7 @@ class MyDataView(BaseView):
     route_base = "/cc/my-data"
     class_permission_name = "MyData"
     method_permission_name = {"index": "edit", "personal": "edit", "password": "edit", "settings": "edit",
-                              "log_out_everywhere": "edit"}
+                              "log_out_everywhere": "edit", "export_request": "edit", "export_download": "edit"}
     default_view = "index"
 
     def _render(self, tab="personal", personal=None, password=None, settings=None):
@@ -44,6 +45,8 @@ class MyDataView(BaseView):
             personal=personal, password=password, settings=settings,
             is_company_admin=user.has_role(roles.COMPANY_ADMIN),
             min_password_length=MIN_LENGTH,
+            exports=data_export.exports_of(user) if tab == "export" else [],
+            may_export_company=data_export.may_export_company(user), export_days=data_export.keep_days(),
         )
 
     @expose("/")
@@ -101,6 +104,41 @@ class MyDataView(BaseView):
         flash(_("You were logged out on every other device."), "success")
         return redirect(url_for(".index", tab="password"))
 
+    @expose("/exports", methods=["POST"])
+    @has_access
+    def export_request(self):
+        """Ask for a data export of one's own data, or (a company admin) of the company's."""
+        form = DataExportForm()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            export = data_export.request_export(g.user, form.scope.data)
+        except data_export.ExportRefused:
+            abort(403)
+        db.session.commit()
+        if current_app.config.get("MAIL_DELIVERY", "request") != "worker":
+            _build_after_response(export.id)
+        flash(_("Your data export is being prepared. It will be offered here for download."), "success")
+        return redirect(url_for(".index", tab="export"))
+
+    @expose("/exports/<int:pk>")
+    @has_access
+    def export_download(self, pk):
+        """A ready export of one's own (or, for a company admin, of the company's); 404 otherwise."""
+        export = data_export.export_or_none(g.user, pk)
+        if export is None:
+            abort(404)
+        try:
+            stream, size = get_storage().open(export.stored_name)
+        except StoredFileMissing:
+            abort(404)
+        response = send_file(stream, mimetype="application/zip", as_attachment=True,
+                             download_name=data_export.file_name(export), max_age=0, conditional=False, etag=False)
+        response.content_length = size
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     @expose("/settings", methods=["POST"])
     @has_access
     def settings(self):
@@ -116,6 +154,23 @@ class MyDataView(BaseView):
         session["locale"] = user.language
         flash(_("Your settings were saved."), "success")
         return redirect(url_for(".index", tab="settings"))
+
+
+def _build_after_response(export_id: int) -> None:
+    """Without workers (``MAIL_DELIVERY=request``) the export is built once the response has gone out."""
+    flask_app = current_app._get_current_object()
+
+    @after_this_request
+    def _later(response):
+        def build():
+            with flask_app.app_context():
+                try:
+                    data_export.build(export_id)
+                finally:
+                    db.session.remove()
+
+        response.call_on_close(build)
+        return response
 
 
 class PortalEmployeeView(BaseView):

@@ -18,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.models import LANGUAGES, NOTIFY_ALL, NOTIFY_FINAL, NOTIFY_MESSAGE_CHOICES, NOTIFY_MINE, NOTIFY_NONE, \
     PAGE_SIZES
@@ -235,3 +235,9 @@ class OrderFromFileForm(FlaskForm):
         chosen = files.real_files(field.data)
         if len(chosen) != 1:
             raise ValidationError(_l("Please choose one CSV or XLSX file."))
+
+
+class DataExportForm(FlaskForm):
+    """Which data export: one's own (``user``) or the company's (``company``, company admins)."""
+
+    scope = HiddenField(validators=[DataRequired(), AnyOf(("user", "company"))])
