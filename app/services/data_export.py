@@ -196,7 +196,9 @@ def _user_data(user: PortalUser) -> dict:
     return {"first_name": user.first_name, "last_name": user.last_name, "email": user.email, "phone": user.phone,
             "language": user.language, "orders_per_page": user.page_size, "active": user.active,
             "created_on": _iso(user.created_on), "last_login": _iso(user.last_login),
-            "roles": [role.name for role in user.roles]}
+            "roles": [role.name for role in user.roles],
+            # whether and since when the user logs in with a second factor; never the key or the codes
+            "two_factor_login_since": _iso(user.totp_enabled_at) if user.totp_secret else None}
 
 
 def _company_data(company: Company) -> dict:
