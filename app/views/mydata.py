@@ -1,7 +1,7 @@
 """My data (personal data, password, settings) and a company admin's employees."""
 from __future__ import annotations
 
-from flask import abort, after_this_request, current_app, flash, g, redirect, request, send_file, session, url_for
+from flask import abort, after_this_request, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -13,8 +13,8 @@ from app.models import PortalUser
 from app.security import roles
 from app.security.passwords import MIN_LENGTH
 from app.security.scoping import require_company
-from app.services import audit, data_export, notify, two_factor
-from app.services.storage import StoredFileMissing, get_storage
+from app.services import audit, data_export, files, notify, two_factor
+from app.services.storage import StoredFileMissing
 from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, log_out_everywhere, \
     set_active, set_may_approve_quotes, set_password, set_quote_settings
 from app.views.portal_forms import DataExportForm, EmployeeForm, EmployeeQuoteRightForm, LogOutEverywhereForm, PasswordForm, \
@@ -236,15 +236,10 @@ class MyDataView(BaseView):
         if export is None:
             abort(404)
         try:
-            stream, size = get_storage().open(export.stored_name)
+            return files.send_stored(export.stored_name, mimetype="application/zip",
+                                     download_name=data_export.file_name(export))
         except StoredFileMissing:
             abort(404)
-        response = send_file(stream, mimetype="application/zip", as_attachment=True,
-                             download_name=data_export.file_name(export), max_age=0, conditional=False, etag=False)
-        response.content_length = size
-        response.headers["Cache-Control"] = "private, no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
 
     @expose("/settings", methods=["POST"])
     @has_access
