@@ -89,6 +89,17 @@ def test_a_user_sets_it_up_with_the_qr_code_and_gets_recovery_codes_once(app, cu
         .count(audit.TWO_FACTOR_ENABLED) == 1
 
 
+def test_show_a_new_key_replaces_the_one_not_yet_confirmed(app, customer_client, customer_a):
+    first = secret_on_page(customer_client.get("/cc/my-data/?tab=two-factor").get_data(as_text=True))
+    response = customer_client.post("/cc/my-data/two-factor/restart")
+    assert response.status_code == 302
+    second = secret_on_page(customer_client.get("/cc/my-data/?tab=two-factor").get_data(as_text=True))
+    assert second != first
+    # the app set up with the first key no longer confirms
+    assert customer_client.post("/cc/my-data/two-factor/confirm", data={"code": code_now(first)}).status_code == 422
+    assert customer_client.post("/cc/my-data/two-factor/confirm", data={"code": code_now(second)}).status_code == 200
+
+
 def test_login_asks_for_the_code_after_the_password_and_accepts_each_code_once(app, customer_client, customer_a):
     secret, _codes = set_up(customer_client)
     c = app.test_client()

@@ -18,7 +18,8 @@ from app.services.storage import StoredFileMissing
 from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, log_out_everywhere, \
     set_active, set_may_approve_quotes, set_password, set_quote_settings
 from app.views.portal_forms import DataExportForm, EmployeeForm, EmployeeQuoteRightForm, LogOutEverywhereForm, PasswordForm, \
-    PersonalDataForm, QuoteSettingsForm, SettingsForm, TwoFactorCodeForm, TwoFactorOffForm, TwoFactorRequirementForm
+    PersonalDataForm, QuoteSettingsForm, SettingsForm, TwoFactorCodeForm, TwoFactorOffForm, TwoFactorRequirementForm, \
+    TwoFactorRestartForm
 from app.security.limits import record_failed_login
 
 TABS = ("personal", "password", "two-factor", "settings", "export")
@@ -155,7 +156,7 @@ class MyDataView(BaseView):
     @has_access
     def two_factor_restart(self):
         """A new key to set up (the app was set up with a wrong one, or someone saw the screen)."""
-        if not LogOutEverywhereForm().validate_on_submit():
+        if not TwoFactorRestartForm().validate_on_submit():
             abort(400)
         session.pop(SETUP_KEY, None)
         return redirect(url_for(".index", tab="two-factor"))

@@ -266,3 +266,7 @@ class TwoFactorRequirementForm(FlaskForm):
     """A company admin: every user of the company logs in with a second factor."""
 
     require_two_factor = BooleanField(_l("Two-factor login for every user"))
+
+
+class TwoFactorRestartForm(FlaskForm):
+    """Only the CSRF token: "Show a new key" acts on the logged-in user's setup."""
