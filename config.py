@@ -158,6 +158,11 @@ class Config:
     RETENTION_MONTHS = env_int("RETENTION_MONTHS", 24)
     RETENTION_PUBLIC_MONTHS = env_int("RETENTION_PUBLIC_MONTHS", 12)
     AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 36)
+    # two-factor login: staff (users without a company) must have it (on by default in production);
+    # the name authenticator apps show for the portal; minutes between password and code at login
+    TWO_FACTOR_REQUIRED_FOR_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_STAFF", False)
+    TWO_FACTOR_ISSUER = env_str("TWO_FACTOR_ISSUER", "Key account portal")
+    TWO_FACTOR_LOGIN_MINUTES = env_int("TWO_FACTOR_LOGIN_MINUTES", 5)
     # a data export (My data → Data export) is offered for download this many days, then deleted
     DATA_EXPORT_DAYS = env_int("DATA_EXPORT_DAYS", 7)
     # seconds after which an export a builder claimed but did not finish is built by another one
@@ -239,6 +244,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     # no guess: behind a proxy the served HOST/PORT is not the address users reach
     PORTAL_BASE_URL = env_str("PORTAL_BASE_URL")
+    # staff reach every company's data: in production they log in with a second factor
+    TWO_FACTOR_REQUIRED_FOR_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_STAFF", True)
 
 
 def check_settings(settings, env_name: str) -> None:

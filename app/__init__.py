@@ -86,9 +86,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     refuse_unknown_fab_actions(app)
     refuse_impossible_ids(app)
-    from app.security.first_login import require_own_password
+    from app.security.first_login import require_own_password, require_two_factor
 
     require_own_password(app)
+    require_two_factor(app)
     from app.security.sessions import install_session_versions
 
     install_session_versions(app)

@@ -137,6 +137,30 @@ def retention_command(dry_run: bool) -> None:
                f"{'to delete' if dry_run else 'deleted'} ({time.monotonic() - started:.1f} s)")
 
 
+@portal_cli.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Reset the second factor of the user with EMAIL (e.g. a staff member or an Admin who lost their phone
+    and their recovery codes; company users are reset in the backend). Audited; the user is mailed."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import PortalUser
+    from app.services import two_factor
+
+    user = db.session.scalars(select(PortalUser).where(func.lower(PortalUser.email) == email.strip().lower())).first()
+    if user is None:
+        raise click.ClickException(f"No user with the email {email!r}.")
+    if not two_factor.is_enabled(user):
+        click.echo(f"{user.email} has no two-factor login: nothing to reset.")
+        return
+    two_factor.reset(user, actor=None)
+    db.session.commit()
+    click.echo(f"Two-factor login of {user.email} reset; they were mailed."
+               + (" It is required for them: they set it up again at their next login." if two_factor.is_required(user)
+                  else ""))
+
+
 storage_cli = AppGroup("storage", help="Attachment files in the local folder or object storage.")
 portal_cli.add_command(storage_cli)
 

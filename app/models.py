@@ -14,6 +14,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import get_locale
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -107,6 +108,9 @@ class Company(Model):
                                                      server_default=sa_false())
     # the promised turnaround in working days (None: the portal's default, TURNAROUND_DAYS)
     turnaround_days: Mapped[Optional[int]] = mapped_column(Integer)
+    # every user of the company logs in with a second factor (set by a company admin)
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                     server_default=sa_false())
 
     users: Mapped[list["PortalUser"]] = relationship(
         "PortalUser", back_populates="company", foreign_keys="PortalUser.company_id"
@@ -145,6 +149,12 @@ class PortalUser(User):
     # goes up when the password changes, the account is deactivated or the user logs out everywhere:
     # a session that logged in with another version ends at its next request (app/security/sessions.py)
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+    # two-factor login (app/services/two_factor.py): the TOTP secret once confirmed, when it was turned
+    # on, and the last time step whose code was accepted (a code is accepted once)
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_enabled_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
 
     company: Mapped[Optional[Company]] = relationship(
         Company, back_populates="users", foreign_keys=[company_id]
@@ -722,6 +732,21 @@ class WebhookDelivery(Model):
 EXPORT_USER, EXPORT_COMPANY = "user", "company"
 EXPORT_SCOPES = (EXPORT_USER, EXPORT_COMPANY)
 EXPORT_PENDING, EXPORT_READY, EXPORT_FAILED = "pending", "ready", "failed"
+
+
+class RecoveryCode(Model):
+    """A single-use recovery code of a user's two-factor login, stored as its SHA-256 (the codes are
+    random, 80 bits: a slow hash would add nothing but time)."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = ({"extend_existing": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False,
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
 
 class DataExport(Model):

@@ -30,6 +30,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalHomeView.home": EVERYONE,
     "PortalAuthDBView.login": EVERYONE,
     "PortalAuthDBView.logout": EVERYONE,
+    "PortalAuthDBView.second_factor": EVERYONE,  # only after a right password in this session, else to the login
     "PortalRegisterView.register": EVERYONE,
     "PortalRegisterView.done": EVERYONE,
     "SetPasswordView.set_password": EVERYONE,
@@ -48,6 +49,9 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "MyDataView.log_out_everywhere": LOGGED_IN,  # only ever the logged-in user's own sessions
     "MyDataView.export_request": LOGGED_IN,  # one's own data; the company's only for its admins (403)
     "MyDataView.export_download": LOGGED_IN,  # one's own exports, a company admin's company's; 404 otherwise
+    # one's own second factor only: no user id in the address
+    **{f"MyDataView.{m}": LOGGED_IN for m in ("two_factor_confirm", "two_factor_restart", "two_factor_codes",
+                                              "two_factor_off")},
     # the portal
     "PortalOrderView.list": PORTAL,
     "PortalOrderView.show": PORTAL,
@@ -62,6 +66,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "PortalOrderView.slip_pdf": PORTAL,
     "PortalEmployeeView.list": COMPANY_ADMINS,
     "PortalEmployeeView.add": COMPANY_ADMINS,
+    "PortalEmployeeView.two_factor_setting": COMPANY_ADMINS,  # the admin's own company: no id in the address
     "PortalEmployeeView.activate": COMPANY_ADMINS,
     "PortalEmployeeView.deactivate": COMPANY_ADMINS,
     "PortalEmployeeView.quote_right": COMPANY_ADMINS,
@@ -102,7 +107,7 @@ ROUTE_TABLE: dict[str, frozenset] = {
     "StaffOrderItemView.delete": BACKEND,
     "StaffOrderItemView.remove": BACKEND,
     **{f"StaffCompanyView.{m}": BACKEND for m in ("list", "show", "add", "edit", "erase")},
-    **{f"StaffCompanyUserView.{m}": BACKEND for m in ("list", "show", "edit", "erase")},
+    **{f"StaffCompanyUserView.{m}": BACKEND for m in ("list", "show", "edit", "erase", "reset_two_factor")},
     **{f"StaffRegistrationView.{m}": BACKEND for m in ("list", "show", "approve", "reject")},
     **{f"StaffStatusView.{m}": BACKEND for m in ("list", "show", "add", "edit")},
     **{f"StaffStatusHistoryView.{m}": BACKEND for m in ("list", "show")},

@@ -55,6 +55,8 @@ def test_a_user_gets_their_own_data_and_orders_as_zip_after_the_response(app, cu
     assert {"README.txt", "personal_data.json", "orders.json", "articles.csv"} <= set(archive.namelist())
     personal = json.loads(archive.read("personal_data.json"))
     assert personal["user"]["email"] == customer_a.email
+    assert personal["user"]["two_factor_login_since"] is None
+    assert "totp" not in archive.read("personal_data.json").decode()  # never the key of a second factor
     orders = json.loads(archive.read("orders.json"))
     assert [o["rma_number"] for o in orders] == [mine.rma_number]  # not the colleague's order
     assert colleague.rma_number not in archive.read("articles.csv").decode("utf-8-sig")

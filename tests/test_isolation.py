@@ -294,6 +294,8 @@ def test_every_portal_route_is_known(app):
         "/cc/employees/new", "/cc/employees/<int:pk>/quote-right", "/cc/employees/quote-settings",
         "/cc/my-data/", "/cc/my-data/password", "/cc/my-data/personal",
         "/cc/my-data/exports", "/cc/my-data/exports/<int:pk>", "/cc/my-data/log-out-everywhere",
+        "/cc/my-data/two-factor/confirm", "/cc/my-data/two-factor/restart", "/cc/my-data/two-factor/recovery-codes",
+        "/cc/my-data/two-factor/off", "/cc/employees/two-factor",
         "/cc/my-data/api-keys/", "/cc/my-data/api-keys/", "/cc/my-data/api-keys/<key_uuid>/revoke",
         "/cc/my-data/webhooks/", "/cc/my-data/webhooks/", "/cc/my-data/webhooks/<int:pk>",
         "/cc/my-data/webhooks/<int:pk>/pause", "/cc/my-data/webhooks/<int:pk>/resume",

@@ -306,8 +306,10 @@ def _login(spec: dict) -> None:
     body["properties"]["provider"]["enum"] = ["db"]
     login["responses"]["200"]["content"]["application/json"]["schema"] = LOGIN_RESPONSE
     login["description"] = ("A JWT (and with `refresh: true` a refresh token) for a user's email and "
-                            "password. Failed logins are limited per account and per address (429); "
-                            "successful ones never count.")
+                            "password, and `code` for a user with two-factor login (the 6-digit code of "
+                            "their authenticator app, or a recovery code; each is accepted once). Failed "
+                            "logins and wrong codes are limited per account and per address (429); "
+                            "successful ones never count. Machines use an API key instead.")
     refresh = spec["paths"].get("/api/v1/security/refresh", {}).get("post")
     if refresh:
         refresh["responses"]["200"]["content"]["application/json"]["schema"]["required"] = ["access_token"]

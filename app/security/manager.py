@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash
 
 from app.models import LANGUAGES, PortalUser
 from app.security import sessions
+from app.api.login import SecurityApi
 from app.security.auth import PortalAuthDBView
 from app.security.limits import record_failed_login
 
@@ -86,6 +87,7 @@ class PortalSecurityManager(SecurityManager):
     user_model = PortalUser
     userdbmodelview = PortalUserDBModelView
     authdbview = PortalAuthDBView
+    security_api = SecurityApi  # FAB's API login, with the code of a second factor
 
     def _create_db(self) -> None:
         """Seed FAB's Admin/Public roles, but never create tables.

@@ -82,7 +82,7 @@ STAFF_PERMISSIONS: list[tuple[str, str]] = MY_DATA_PERMISSIONS + API_DOCS_PERMIS
     *_crud("StaffOrderItems", "can_list", "can_show", "can_add", "can_edit", "can_delete"),
     *_crud("StaffStatusHistory", "can_list", "can_show"),
     *_crud("StaffCompanies", "can_list", "can_show", "can_add", "can_edit", "can_erase"),
-    *_crud("StaffCompanyUsers", "can_list", "can_show", "can_edit", "can_add", "can_erase"),
+    *_crud("StaffCompanyUsers", "can_list", "can_show", "can_edit", "can_add", "can_erase", "can_reset_two_factor"),
     *_crud("StaffStatuses", "can_list", "can_show", "can_add", "can_edit"),
     *_crud("StaffRegistrationRequests", "can_list", "can_show", "can_decide"),
     *_crud("StaffDevices", "can_list", "can_show", "can_add", "can_edit"),

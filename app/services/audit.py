@@ -30,6 +30,13 @@ WEBHOOK_DELETED = "webhook.deleted"
 WEBHOOK_PAUSED = "webhook.paused"  # by a company admin, or by the portal after a day of failures
 WEBHOOK_RESUMED = "webhook.resumed"
 COMPANY_QUOTE_SETTINGS = "company.quote_settings"  # approval limit, PO number required (company admin)
+# two-factor login (app/services/two_factor.py); never a secret or a code
+TWO_FACTOR_ENABLED = "user.two_factor_enabled"
+TWO_FACTOR_DISABLED = "user.two_factor_disabled"  # by the user
+TWO_FACTOR_RESET = "user.two_factor_reset"  # by staff (the user is mailed)
+RECOVERY_CODE_USED = "user.recovery_code_used"
+RECOVERY_CODES_RENEWED = "user.recovery_codes_renewed"
+COMPANY_TWO_FACTOR = "company.two_factor"  # a company admin requires it of every user, or no longer
 
 
 def _dump(values: Optional[dict[str, Any]]) -> Optional[str]:

@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import json
 import logging
-import os
 import secrets
 import tempfile
 import zipfile
@@ -46,6 +45,7 @@ from app.models import (
 )
 from app.services.export import BOM, cell
 
+from app.services import claims
 log = logging.getLogger(__name__)
 BATCH = 500
 
@@ -114,21 +114,18 @@ def file_name(export: DataExport) -> str:
 
 # -- building ------------------------------------------------------------------------------------
 def _claim(export_id: int, sender: str) -> bool:
+    """Take one pending export for this builder (app/services/claims.py); the lease is ``DATA_EXPORT_LEASE``."""
     now = utcnow()
     lease_start = now - dt.timedelta(seconds=current_app.config.get("DATA_EXPORT_LEASE", 600))
-    result = db.session.execute(
-        update(DataExport).where(DataExport.id == export_id, DataExport.state == EXPORT_PENDING,
-                                 or_(DataExport.claimed_at.is_(None), DataExport.claimed_at < lease_start))
-        .values(claimed_by=sender, claimed_at=now).execution_options(synchronize_session=False))
-    db.session.commit()
-    return result.rowcount == 1
+    return claims.claim(DataExport, export_id, sender, now, DataExport.state == EXPORT_PENDING,
+                        or_(DataExport.claimed_at.is_(None), DataExport.claimed_at < lease_start))
 
 
 def build(export_id: int) -> bool:
     """Build one export if no one else is building it; True when this call built it."""
     from app.services.storage import get_storage
 
-    sender = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(4)}"
+    sender = claims.claimer_id()
     if not _claim(export_id, sender):
         return False
     export = db.session.get(DataExport, export_id, populate_existing=True)
@@ -196,7 +193,9 @@ def _user_data(user: PortalUser) -> dict:
     return {"first_name": user.first_name, "last_name": user.last_name, "email": user.email, "phone": user.phone,
             "language": user.language, "orders_per_page": user.page_size, "active": user.active,
             "created_on": _iso(user.created_on), "last_login": _iso(user.last_login),
-            "roles": [role.name for role in user.roles]}
+            "roles": [role.name for role in user.roles],
+            # whether and since when the user logs in with a second factor; never the key or the codes
+            "two_factor_login_since": _iso(user.totp_enabled_at) if user.totp_secret else None}
 
 
 def _company_data(company: Company) -> dict:

@@ -32,6 +32,7 @@ from app.models import (
     Order,
     OrderMessage,
     PortalUser,
+    RecoveryCode,
     RegistrationRequest,
     WebhookDelivery,
     WebhookEndpoint,
@@ -102,6 +103,9 @@ def _erase_user(user: PortalUser, counts: ErasureCounts) -> None:
     user.phone = None
     user.password = "!"  # no hash: no password ever matches it
     user.active = False
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None  # and its second factor
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id)
+                       .execution_options(synchronize_session=False))
     end_other_sessions(user)  # for good: the account is never reactivated into an old session
     counts.users += 1
     counts.orders += db.session.scalar(select(func.count()).select_from(Order).where(Order.created_by_id == user.id)) or 0

@@ -165,6 +165,20 @@ def discard(stored: list[StoredFile]) -> None:
         storage.delete(item.stored_name)
 
 
+def send_stored(stored_name: str, *, mimetype: str, download_name: str):
+    """A stored file as a download (never shown inline), streamed from the storage, never cached.
+
+    :raises StoredFileMissing: when the storage has no such file.
+    """
+    stream, size = get_storage().open(stored_name)
+    response = send_file(stream, mimetype=mimetype, as_attachment=True, download_name=download_name, max_age=0,
+                         conditional=False, etag=False)
+    response.content_length = size
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def send_attachment(attachment: Attachment):
     """Serve a stored file as a download with its original name, streamed from the storage.
 
@@ -174,31 +188,19 @@ def send_attachment(attachment: Attachment):
     :raises AttachmentMissing: (404) when the storage has no file for the row.
     """
     try:
-        stream, size = get_storage().open(attachment.stored_name)
+        response = send_stored(attachment.stored_name, mimetype=attachment.content_type,
+                               download_name=attachment.original_name)
     except StoredFileMissing:
         current_app.logger.error("attachment %s (order %s): file %s missing in the storage",
                                  attachment.id, attachment.order_id, attachment.stored_name)
         raise AttachmentMissing(attachment) from None
-    response = send_file(
-        stream,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.original_name,
-        max_age=0,
-        conditional=False,
-        etag=False,
-    )
-    response.content_length = size
     response.set_etag(attachment.sha256)
     response.last_modified = attachment.uploaded_at
     try:
-        response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=response.content_length)
     except RequestedRangeNotSatisfiable:
-        stream.close()
+        response.close()
         raise
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def record(order, stored_file: StoredFile, item=None, user=None) -> Attachment:

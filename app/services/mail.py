@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import smtplib
-import socket
-import uuid
 from pathlib import Path
 from typing import Iterable, Optional
 
 from flask import current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 from flask_mail import Connection, Message
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db, mail
 from app.models import LANGUAGES, OutgoingMail, utcnow
+from app.services import claims
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -113,11 +111,6 @@ def _send(row: OutgoingMail) -> None:
         _write_outbox(row, message)
 
 
-def _sender_id() -> str:
-    """Who is sending: the host, the process and this call (a claim names its sender)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
 def _due(now: dt.datetime, lease_start: dt.datetime):
     return (OutgoingMail.sent_at.is_(None), OutgoingMail.attempts < MAX_ATTEMPTS,
             or_(OutgoingMail.next_attempt_at.is_(None), OutgoingMail.next_attempt_at <= now),
@@ -125,21 +118,10 @@ def _due(now: dt.datetime, lease_start: dt.datetime):
 
 
 def _claim(mail_id: int, sender: str) -> bool:
-    """Take one mail for this sender, committed at once; False when another sender has it.
-
-    One atomic UPDATE with the conditions in its WHERE: PostgreSQL re-checks them on the row
-    after a concurrent update commits, SQLite writes one at a time, so only one sender wins.
-    A claim older than the lease (``MAIL_CLAIM_LEASE`` seconds) counts as abandoned.
-    """
+    """Take one mail for this sender (app/services/claims.py); the lease is ``MAIL_CLAIM_LEASE`` seconds."""
     now = utcnow()
     lease_start = now - dt.timedelta(seconds=current_app.config.get("MAIL_CLAIM_LEASE", 600))
-    result = db.session.execute(
-        update(OutgoingMail).where(OutgoingMail.id == mail_id, *_due(now, lease_start))
-        .values(claimed_by=sender, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+    return claims.claim(OutgoingMail, mail_id, sender, now, *_due(now, lease_start))
 
 
 def _finish(mail_id: int, sender: str, error: Optional[Exception]) -> None:
@@ -168,7 +150,7 @@ def deliver_pending(limit: int = 50, ids: Optional[Iterable[int]] = None) -> tup
     Returns (sent, failed). Never raises.
     """
     sent = failed = 0
-    sender = _sender_id()
+    sender = claims.claimer_id()
     try:
         now = utcnow()
         lease_start = now - dt.timedelta(seconds=current_app.config.get("MAIL_CLAIM_LEASE", 600))

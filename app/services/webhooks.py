@@ -41,7 +41,8 @@ from app.models import WEBHOOK_EVENTS, WEBHOOK_PAUSED_FAILING, WEBHOOK_PAUSED_MA
 from app.security import roles
 from app.services import audit
 from app.services import mail
-from app.services.mail import _sender_id, queue
+from app.services import claims
+from app.services.mail import queue
 
 log = logging.getLogger(__name__)
 
@@ -368,15 +369,9 @@ def _due(now: dt.datetime):
 
 
 def _claim(delivery_id: int, sender: str) -> bool:
-    """Take one delivery for this sender, committed at once; False when another sender has it (one
-    atomic conditional UPDATE, as :func:`app.services.mail._claim`)."""
+    """Take one delivery for this sender (app/services/claims.py)."""
     now = utcnow()
-    result = db.session.execute(
-        update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, *_due(now))
-        .values(claimed_by=sender, claimed_at=now).execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+    return claims.claim(WebhookDelivery, delivery_id, sender, now, *_due(now))
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -460,7 +455,7 @@ def deliver_pending(limit: int = 50, ids: Optional[Iterable[int]] = None,
     queued); ids of mails queued on the way (pauses) are appended to ``queued_mail``.
     Returns (delivered, failed). Never raises."""
     delivered = failed = 0
-    sender = _sender_id()
+    sender = claims.claimer_id()
     try:
         now = utcnow()
         stmt = (select(WebhookDelivery.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)

@@ -1,7 +1,7 @@
 """My data (personal data, password, settings) and a company admin's employees."""
 from __future__ import annotations
 
-from flask import abort, after_this_request, current_app, flash, g, redirect, request, send_file, session, url_for
+from flask import abort, after_this_request, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -13,14 +13,17 @@ from app.models import PortalUser
 from app.security import roles
 from app.security.passwords import MIN_LENGTH
 from app.security.scoping import require_company
-from app.services import audit, data_export, notify
-from app.services.storage import StoredFileMissing, get_storage
+from app.services import audit, data_export, files, notify, two_factor
+from app.services.storage import StoredFileMissing
 from app.services.accounts import AccountError, SettingInvalid, create_user, email_taken, log_out_everywhere, \
     set_active, set_may_approve_quotes, set_password, set_quote_settings
 from app.views.portal_forms import DataExportForm, EmployeeForm, EmployeeQuoteRightForm, LogOutEverywhereForm, PasswordForm, \
-    PersonalDataForm, QuoteSettingsForm, SettingsForm
+    PersonalDataForm, QuoteSettingsForm, SettingsForm, TwoFactorCodeForm, TwoFactorOffForm, TwoFactorRequirementForm, \
+    TwoFactorRestartForm
+from app.security.limits import record_failed_login
 
-TABS = ("personal", "password", "settings", "export")
+TABS = ("personal", "password", "two-factor", "settings", "export")
+SETUP_KEY = "_two_factor_setup"  # the secret being set up, in the user's session until a code confirms it
 
 
 class MyDataView(BaseView):
@@ -29,10 +32,12 @@ class MyDataView(BaseView):
     route_base = "/cc/my-data"
     class_permission_name = "MyData"
     method_permission_name = {"index": "edit", "personal": "edit", "password": "edit", "settings": "edit",
-                              "log_out_everywhere": "edit", "export_request": "edit", "export_download": "edit"}
+                              "log_out_everywhere": "edit", "export_request": "edit", "export_download": "edit",
+                              "two_factor_confirm": "edit", "two_factor_restart": "edit", "two_factor_codes": "edit",
+                              "two_factor_off": "edit"}
     default_view = "index"
 
-    def _render(self, tab="personal", personal=None, password=None, settings=None):
+    def _render(self, tab="personal", personal=None, password=None, settings=None, code_form=None, off_form=None):
         user = g.user
         personal = personal or PersonalDataForm(obj=user, formdata=None)
         password = password or PasswordForm(formdata=None)
@@ -47,7 +52,27 @@ class MyDataView(BaseView):
             min_password_length=MIN_LENGTH,
             exports=data_export.exports_of(user) if tab == "export" else [],
             may_export_company=data_export.may_export_company(user), export_days=data_export.keep_days(),
+            **(self._two_factor_context(user, code_form, off_form) if tab == "two-factor" else {}),
         )
+
+    def _two_factor_context(self, user, code_form=None, off_form=None) -> dict:
+        """The two-factor tab: the state when it is on; the QR code and the secret to confirm when it is off."""
+        context = {"two_factor_on": two_factor.is_enabled(user), "two_factor_required": two_factor.is_required(user),
+                   "code_form": code_form or TwoFactorCodeForm(formdata=None),
+                   "off_form": off_form or TwoFactorOffForm(formdata=None)}
+        if context["two_factor_on"]:
+            context["recovery_left"] = two_factor.recovery_codes_left(user)
+        else:
+            secret = session.get(SETUP_KEY) or two_factor.new_secret()
+            session[SETUP_KEY] = secret
+            context["secret"] = two_factor.grouped(secret)
+            context["qr_svg"] = two_factor.qr_svg(two_factor.provisioning_uri(user, secret),
+                                                  title=_("QR code for your authenticator app"))
+        return context
+
+    def _recovery_codes_page(self, codes):
+        response = self.render_template("portal/recovery_codes.html", codes=codes, user=g.user)
+        return response, 200, {"Cache-Control": "no-store"}
 
     @expose("/")
     @has_access
@@ -104,6 +129,89 @@ class MyDataView(BaseView):
         flash(_("You were logged out on every other device."), "success")
         return redirect(url_for(".index", tab="password"))
 
+    @expose("/two-factor/confirm", methods=["POST"])
+    @has_access
+    def two_factor_confirm(self):
+        """Turn two-factor login on: the first code from the app confirms the secret it was set up with."""
+        form = TwoFactorCodeForm()
+        user = g.user
+        secret = session.get(SETUP_KEY)
+        if two_factor.is_enabled(user):
+            return redirect(url_for(".index", tab="two-factor"))
+        if not form.validate_on_submit() or not secret:
+            return self._render("two-factor", code_form=form), 422
+        try:
+            codes = two_factor.enable(user, secret, form.code.data)
+        except two_factor.TwoFactorError:
+            form.code.errors = list(form.code.errors) + [_(
+                "This code does not match. Scan the QR code again (or type the key), then enter the code "
+                "the app shows now. Is the phone's clock set automatically?")]
+            return self._render("two-factor", code_form=form), 422
+        db.session.commit()
+        session.pop(SETUP_KEY, None)
+        flash(_("Two-factor login is on. From now on you log in with your password and a code."), "success")
+        return self._recovery_codes_page(codes)
+
+    @expose("/two-factor/restart", methods=["POST"])
+    @has_access
+    def two_factor_restart(self):
+        """A new key to set up (the app was set up with a wrong one, or someone saw the screen)."""
+        if not TwoFactorRestartForm().validate_on_submit():
+            abort(400)
+        session.pop(SETUP_KEY, None)
+        return redirect(url_for(".index", tab="two-factor"))
+
+    @expose("/two-factor/recovery-codes", methods=["POST"])
+    @has_access
+    def two_factor_codes(self):
+        """10 new recovery codes (the old ones stop working), for a code from the app."""
+        form = TwoFactorCodeForm()
+        user = g.user
+        if not two_factor.is_enabled(user):
+            return redirect(url_for(".index", tab="two-factor"))
+        if not form.validate_on_submit():
+            return self._render("two-factor", code_form=form), 422
+        if two_factor.check(user, form.code.data) != two_factor.TOTP:
+            db.session.rollback()
+            record_failed_login()
+            form.code.errors = list(form.code.errors) + [_(
+                "This code is wrong or has already been used. Enter the code your app shows now.")]
+            return self._render("two-factor", code_form=form), 422
+        codes = two_factor.renew_recovery_codes(user)
+        db.session.commit()
+        flash(_("You have new recovery codes. The old ones no longer work."), "success")
+        return self._recovery_codes_page(codes)
+
+    @expose("/two-factor/off", methods=["POST"])
+    @has_access
+    def two_factor_off(self):
+        """Turn two-factor login off: with the password and a code; not while it is required."""
+        form = TwoFactorOffForm()
+        user = g.user
+        if not two_factor.is_enabled(user):
+            return redirect(url_for(".index", tab="two-factor"))
+        if two_factor.is_required(user):
+            flash(_("Two-factor login is required for your account: it cannot be turned off."), "warning")
+            return self._render("two-factor", off_form=form), 409
+        valid = form.validate_on_submit()
+        wrong = False
+        if form.current_password.data and not check_password_hash(user.password or "", form.current_password.data):
+            form.current_password.errors = list(form.current_password.errors) + [_("The current password is wrong.")]
+            valid, wrong = False, True
+        if valid and not two_factor.check(user, form.code.data):
+            db.session.rollback()
+            form.code.errors = list(form.code.errors) + [_(
+                "This code is wrong or has already been used. Enter the code your app shows now.")]
+            valid, wrong = False, True
+        if not valid:
+            if wrong:
+                record_failed_login()  # counts like a wrong password at login (app/security/limits.py)
+            return self._render("two-factor", off_form=form), 422
+        two_factor.disable(user)
+        db.session.commit()
+        flash(_("Two-factor login is off. You log in with your password only."), "success")
+        return redirect(url_for(".index", tab="two-factor"))
+
     @expose("/exports", methods=["POST"])
     @has_access
     def export_request(self):
@@ -129,15 +237,10 @@ class MyDataView(BaseView):
         if export is None:
             abort(404)
         try:
-            stream, size = get_storage().open(export.stored_name)
+            return files.send_stored(export.stored_name, mimetype="application/zip",
+                                     download_name=data_export.file_name(export))
         except StoredFileMissing:
             abort(404)
-        response = send_file(stream, mimetype="application/zip", as_attachment=True,
-                             download_name=data_export.file_name(export), max_age=0, conditional=False, etag=False)
-        response.content_length = size
-        response.headers["Cache-Control"] = "private, no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
 
     @expose("/settings", methods=["POST"])
     @has_access
@@ -179,7 +282,8 @@ class PortalEmployeeView(BaseView):
     route_base = "/cc/employees"
     class_permission_name = "PortalEmployees"
     method_permission_name = {"list": "list", "add": "add", "activate": "activate", "deactivate": "activate",
-                              "quote_right": "quote_right", "quote_settings": "quote_settings"}
+                              "quote_right": "quote_right", "quote_settings": "quote_settings",
+                              "two_factor_setting": "quote_settings"}
     default_view = "list"
 
     def _colleague_or_404(self, pk: int) -> PortalUser:
@@ -210,7 +314,28 @@ class PortalEmployeeView(BaseView):
                 "approval_limit": format_decimal(company.approval_limit or 0, "0.00"),
                 "po_number_required": bool(company.po_number_required)})
         return self.render_template("portal/employees.html", users=users, company=company,
-                                    settings_form=settings_form, company_admin=roles.COMPANY_ADMIN), status
+                                    settings_form=settings_form, company_admin=roles.COMPANY_ADMIN,
+                                    two_factor_form=TwoFactorRequirementForm(
+                                        formdata=None, data={"require_two_factor": company.require_two_factor}),
+                                    two_factor_on=two_factor.is_enabled), status
+
+    @expose("/two-factor", methods=["POST"])
+    @has_access
+    def two_factor_setting(self):
+        """Require a second factor of every user of the company (each is led to set it up at their next
+        request), or no longer require it."""
+        require_company()
+        form = TwoFactorRequirementForm()
+        if not form.validate_on_submit():
+            abort(400)
+        changed = two_factor.set_company_requirement(g.user.company, form.require_two_factor.data, g.user)
+        db.session.commit()
+        if changed and form.require_two_factor.data:
+            flash(_("Two-factor login is now required for every user of your company. Whoever has not set it "
+                    "up is led to do so at their next step in the portal."), "success")
+        elif changed:
+            flash(_("Two-factor login is no longer required. Users who have it keep it."), "success")
+        return redirect(url_for(".list") + "#two-factor-setting")
 
     @expose("/quote-settings", methods=["POST"])
     @has_access

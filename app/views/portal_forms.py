@@ -241,3 +241,32 @@ class DataExportForm(FlaskForm):
     """Which data export: one's own (``user``) or the company's (``company``, company admins)."""
 
     scope = HiddenField(validators=[DataRequired(), AnyOf(("user", "company"))])
+
+
+APP_CODE_HELP = _l("The 6-digit code your authenticator app shows now.")
+
+
+class TwoFactorCodeForm(FlaskForm):
+    """Confirms the app at setup, or new recovery codes: a code from the app."""
+
+    code = StringField(_l("Login code"), description=APP_CODE_HELP, validators=[DataRequired(REQUIRED), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"})
+
+
+class TwoFactorOffForm(FlaskForm):
+    """Turning two-factor login off takes the password and a code: a session left open is not enough."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)],
+                                     render_kw={"autocomplete": "current-password"})
+    code = StringField(_l("Login code"), description=APP_CODE_HELP, validators=[DataRequired(REQUIRED), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"})
+
+
+class TwoFactorRequirementForm(FlaskForm):
+    """A company admin: every user of the company logs in with a second factor."""
+
+    require_two_factor = BooleanField(_l("Two-factor login for every user"))
+
+
+class TwoFactorRestartForm(FlaskForm):
+    """Only the CSRF token: "Show a new key" acts on the logged-in user's setup."""

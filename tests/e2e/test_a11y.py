@@ -99,6 +99,7 @@ def _portal_pages(ids: dict) -> list[str]:
         "/cc/orders/", f"/cc/orders/{ids['order']}", "/cc/orders/new", f"/cc/orders/{ids['order']}/slip",
         "/cc/orders/from-file",
         "/cc/my-data/", "/cc/my-data/?tab=password", "/cc/my-data/?tab=settings", "/cc/my-data/?tab=export",
+        "/cc/my-data/?tab=two-factor",
         "/cc/devices/",
         "/cc/orders/99999999",  # the error page
         f"/cc/devices/history?serial={ids['serial']}", "/cc/devices/history",

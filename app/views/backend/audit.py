@@ -24,6 +24,12 @@ AUDIT_ACTIONS = {
     audit.SESSIONS_ENDED: _l("Logged out everywhere"),
     audit.PASSWORD_CHANGED: _l("Password changed"),
     audit.COMPANY_QUOTE_SETTINGS: _l("Quote settings changed"),
+    audit.TWO_FACTOR_ENABLED: _l("Two-factor login turned on"),
+    audit.TWO_FACTOR_DISABLED: _l("Two-factor login turned off"),
+    audit.TWO_FACTOR_RESET: _l("Two-factor login reset"),
+    audit.RECOVERY_CODE_USED: _l("Recovery code used"),
+    audit.RECOVERY_CODES_RENEWED: _l("New recovery codes"),
+    audit.COMPANY_TWO_FACTOR: _l("Two-factor login required"),
     audit.REGISTRATION_APPROVED: _l("Registration approved"),
     audit.REGISTRATION_REJECTED: _l("Registration rejected"),
     audit.API_KEY_CREATED: _l("API key created"),
@@ -45,6 +51,7 @@ VALUE_LABELS = {
     "url": _l("Address"),
     "events": _l("Events"),
     "reason": _l("Reason"),
+    "require_two_factor": _l("Two-factor login for every user"),
 }
 
 

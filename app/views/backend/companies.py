@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.extensions import db
 from app.models import Company, PortalUser
 from app.i18n import format_money
-from app.services import audit, erasure
+from app.services import audit, erasure, two_factor
 from app.services.quotes import QuoteInvalid, to_decimal
 from app.services.accounts import end_other_sessions, end_sessions_of_company, next_customer_number
 from app.views.backend.common import (
@@ -76,6 +76,10 @@ class EraseForm(FlaskForm):
     confirm = StringField(_l("Confirmation"), validators=[DataRequired(_l("Please fill in this field."))])
 
 
+class ResetTwoFactorForm(FlaskForm):
+    """Only the CSRF token: the button names the user."""
+
+
 def _erase_page(view, form, *, title, what, confirm_label, button, action, cancel, status=200):
     return view.render_template("backend/erase.html", form=form, title=title, what=what,
                                 confirm_label=confirm_label, button=button, action=action, cancel=cancel), status
@@ -88,17 +92,17 @@ class StaffCompanyUserView(StaffModelView):
     datamodel = SQLAInterface(PortalUser)
     class_permission_name = "StaffCompanyUsers"
     route_base = "/backend/company-users"
-    include_route_methods = {"list", "show", "edit", "erase"}
+    include_route_methods = {"list", "show", "edit", "erase", "reset_two_factor"}
     base_filters = [["company_id", FilterHasCompany, None]]
     list_title = _l("Company users")
     show_title = _l("Company user")
     edit_title = _l("Edit company user")
-    label_columns = LABELS
+    label_columns = {**LABELS, "totp_enabled_at": _l("Two-factor login since")}
     list_columns = ["first_name", "last_name", "email", "company", "active", "roles", "last_login"]
     formatters_columns = {"last_login": fmt_datetime, "active": fmt_bool, "roles": fmt_roles,
-                          "may_approve_quotes": fmt_bool}
+                          "may_approve_quotes": fmt_bool, "totp_enabled_at": fmt_datetime}
     show_columns = ["first_name", "last_name", "email", "phone", "company", "active", "may_approve_quotes", "roles",
-                    "last_login"]
+                    "last_login", "totp_enabled_at"]
     edit_columns = ["first_name", "last_name", "phone", "active", "may_approve_quotes"]
     search_columns = ["first_name", "last_name", "email", "active"]
     edit_form_extra_fields = checkboxes("active", "may_approve_quotes")
@@ -129,6 +133,30 @@ class StaffCompanyUserView(StaffModelView):
                            confirm_label=_("Type the user's email address to confirm"), button=_("Erase user"),
                            action=url_for(".erase", pk=user.id), cancel=url_for(".show", pk=user.id),
                            status=422 if request.method == "POST" else 200)
+
+    def _get_show_widget(self, pk, item, *args, **kwargs):
+        g.shown_company_user = item  # the show page offers a reset of the second factor only when there is one
+        return super()._get_show_widget(pk, item, *args, **kwargs)
+
+    @expose("/<int:pk>/reset-two-factor", methods=["POST"])
+    @has_access
+    def reset_two_factor(self, pk):
+        """Reset a company user's second factor (a lost phone, no recovery code left): they set it up again
+        at their next login (if it is required) or log in with the password alone. Audited; the user is
+        mailed."""
+        user = db.session.scalars(select(PortalUser).where(PortalUser.id == pk, PortalUser.company_id.isnot(None))).first()
+        if user is None:
+            abort(404)
+        if not ResetTwoFactorForm().validate_on_submit():
+            abort(400)
+        if two_factor.is_enabled(user):
+            two_factor.reset(user, g.user)
+            db.session.commit()
+            flash(_("The two-factor login of %(name)s was reset. They were told by email.", name=user.full_name),
+                  "success")
+        else:
+            flash(_("%(name)s has no two-factor login.", name=user.full_name), "info")
+        return redirect(url_for(".show", pk=user.id))
 
     def pre_update(self, item: PortalUser) -> None:
         old, new = changed_values(item, ("may_approve_quotes",))
