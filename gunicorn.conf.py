@@ -50,3 +50,11 @@ preload_app = False
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+
+def post_worker_init(worker):
+    """The worker has built the app: its startup objects leave the garbage collector's full
+    collections (app/serving.py, ``freeze_startup_objects``)."""
+    from app.serving import freeze_startup_objects
+
+    freeze_startup_objects()

@@ -72,8 +72,10 @@ def worker_command(once: bool) -> None:
 
     from flask import current_app
 
+    from app.serving import freeze_startup_objects
     from app.services.worker import run_worker
 
+    freeze_startup_objects()
     stopping = []
 
     def stop(signum, _frame):

@@ -4,6 +4,7 @@ line, so one request can be followed across servers and logs."""
 from __future__ import annotations
 
 import contextvars
+import gc
 import logging
 import re
 import time
@@ -22,6 +23,20 @@ _GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 health = Blueprint("health", __name__)
+
+
+def freeze_startup_objects() -> int:
+    """Move everything a process built at startup (the app, FAB's views, SQLAlchemy's mappers: about
+    200,000 objects) out of the garbage collector's sight; returns how many.
+
+    Python's full collection walks every tracked object: with the app loaded, one took about 100 ms,
+    once every 30-odd requests (3-4 ms per request on average, all of it in the unlucky request).
+    Objects made after startup are collected as before. Called once a process has built the app: by
+    gunicorn's ``post_worker_init`` (gunicorn.conf.py), the worker command, the benchmark.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class RequestIdMiddleware:

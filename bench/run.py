@@ -174,6 +174,7 @@ class Bench:
         from sqlalchemy import event
 
         from app import create_app
+        from app.serving import freeze_startup_objects
         from app.extensions import db
 
         quiet_logs()
@@ -199,6 +200,8 @@ class Bench:
             "staff": self.login(accounts["staff"]["email"]),
             "anonymous": self.app.test_client(),
         }
+        # as every app server does once it has built the app (gunicorn.conf.py, post_worker_init)
+        freeze_startup_objects()
 
     def login(self, email: str):
         client = self.app.test_client()
@@ -267,7 +270,11 @@ class Bench:
         return sql
 
     def close(self) -> None:
+        import gc
+
         from sqlalchemy import event
+
+        gc.unfreeze()  # this app's objects may go once it is closed
 
         event.remove(self.engine, "before_cursor_execute", self.counter)
         self.clients.clear()

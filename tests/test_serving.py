@@ -65,3 +65,20 @@ def test_readyz_fails_while_redis_is_down(redis_app):
     assert response.status_code == 503 and response.get_json()["checks"]["limits"] == "failed"
     assert str(redis.port) not in response.get_data(as_text=True)
     assert client.get("/healthz").status_code == 200  # the process itself is alive
+
+
+def test_an_app_server_takes_its_startup_objects_out_of_full_collections(app):
+    """gunicorn's post_worker_init freezes what the worker built: a full collection no longer walks the
+    app's ~200,000 objects (about 100 ms each time on the benchmark machine)."""
+    import gc
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        settings["post_worker_init"](None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
