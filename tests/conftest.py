@@ -18,6 +18,7 @@ import jinja2  # noqa: E402
 import pytest  # noqa: E402
 from flask.globals import _cv_app  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -42,6 +43,14 @@ def _setup_database(app) -> None:
             engine.dispose()
 
 
+# Passwords in tests are hashed with one round of PBKDF2 instead of scrypt (~0.2 s per hash and
+# again per login, for every user a test creates): what is tested is which password is accepted,
+# not the cost of guessing it. The app reads the method from each stored hash, so servers the tests
+# start verify these hashes too.
+TEST_HASH_METHOD = "pbkdf2:sha256:1"
+_FAKE_HASH = generate_password_hash("password", method=TEST_HASH_METHOD)
+
+
 def _app_config(tmp, url: str) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": url,
@@ -52,6 +61,9 @@ def _app_config(tmp, url: str) -> dict:
         "PORTAL_BASE_URL": "http://127.0.0.1:5000",  # whatever HOST/PORT the test run has
         "SECRET_KEY": "test-secret",
         "FAB_UPDATE_PERMS": False,
+        "FAB_PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+        # FAB checks this hash for an unknown user, to take as long as a known one: as cheap here
+        "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": _FAKE_HASH,
     }
 
 
