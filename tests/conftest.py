@@ -71,6 +71,34 @@ class SharedTemplateCache(jinja2.BytecodeCache):
 TEMPLATE_CACHE = SharedTemplateCache()
 
 
+def _share_url_builders() -> None:
+    """Werkzeug compiles Python code for each URL rule of each new app (half of ``create_app``,
+    which every test calls). The code depends only on the rule's parts, defaults and converters
+    (the converters are looked up on the rule when a URL is built), so equal rules of the apps of
+    one test process share it. Without werkzeug's ``Rule._compile_builder`` nothing is shared."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:
+        return
+    builders: dict = {}
+
+    def shared(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        key = (self.rule, tuple(self._trace), append_unknown,
+               tuple((name, repr(value)) for name, value in defaults.items()),
+               tuple((name, type(conv).__qualname__) for name, conv in self._converters.items()))
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = shared
+
+
+_share_url_builders()
+
+
 def _app_config(tmp, url: str) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": url,
