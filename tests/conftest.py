@@ -18,6 +18,7 @@ import jinja2  # noqa: E402
 import pytest  # noqa: E402
 from flask.globals import _cv_app  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -42,6 +43,62 @@ def _setup_database(app) -> None:
             engine.dispose()
 
 
+# Passwords in tests are hashed with one round of PBKDF2 instead of scrypt (~0.2 s per hash and
+# again per login, for every user a test creates): what is tested is which password is accepted,
+# not the cost of guessing it. The app reads the method from each stored hash, so servers the tests
+# start verify these hashes too.
+TEST_HASH_METHOD = "pbkdf2:sha256:1"
+_FAKE_HASH = generate_password_hash("password", method=TEST_HASH_METHOD)
+
+
+class SharedTemplateCache(jinja2.BytecodeCache):
+    """Compiled templates shared by the apps of one test process. Every test builds its own app,
+    whose Jinja environment would compile each template it renders again (~0.3 s of a portal page
+    test); the cache is keyed by template name and checked against the source."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedTemplateCache()
+
+
+def _share_url_builders() -> None:
+    """Werkzeug compiles Python code for each URL rule of each new app (half of ``create_app``,
+    which every test calls). The code depends only on the rule's parts, defaults and converters
+    (the converters are looked up on the rule when a URL is built), so equal rules of the apps of
+    one test process share it. Without werkzeug's ``Rule._compile_builder`` nothing is shared."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:
+        return
+    builders: dict = {}
+
+    def shared(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        key = (self.rule, tuple(self._trace), append_unknown,
+               tuple((name, repr(value)) for name, value in defaults.items()),
+               tuple((name, type(conv).__qualname__) for name, conv in self._converters.items()))
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = shared
+
+
+_share_url_builders()
+
+
 def _app_config(tmp, url: str) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": url,
@@ -52,6 +109,9 @@ def _app_config(tmp, url: str) -> dict:
         "PORTAL_BASE_URL": "http://127.0.0.1:5000",  # whatever HOST/PORT the test run has
         "SECRET_KEY": "test-secret",
         "FAB_UPDATE_PERMS": False,
+        "FAB_PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+        # FAB checks this hash for an unknown user, to take as long as a known one: as cheap here
+        "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": _FAKE_HASH,
     }
 
 
@@ -156,6 +216,7 @@ def app(tmp_path, database_url, app_overrides):
     app = create_app({**_app_config(tmp_path, database_url), **app_overrides})
     app.test_client_class = IsolatedClient
     app.jinja_env.undefined = jinja2.StrictUndefined
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     ctx = app.app_context()
     ctx.push()
     yield app

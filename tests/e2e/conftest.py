@@ -25,7 +25,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import _app_config
+from tests.conftest import TEMPLATE_CACHE, _app_config
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -117,7 +117,9 @@ def live_server(tmp_path, database_url, browser):
     """
     config = _app_config(tmp_path, database_url)
     config.update(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False)
-    server = LiveServer(create_app(config))
+    app = create_app(config)
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    server = LiveServer(app)
     yield server
     server.stop()
 
