@@ -103,6 +103,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_webhook_delivery(app)
 
+    from app.transactions import install_transaction_ending
+
+    install_transaction_ending(app)
     from app.serving import health, install_request_ids
 
     app.register_blueprint(health)
