@@ -2,6 +2,11 @@
 (the language switch), then the browser's Accept-Language; German otherwise."""
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
+
+import flask_babel
+from babel import Locale, dates, numbers
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 
@@ -54,14 +59,73 @@ def format_percent_rate(rate) -> str:
     return format_percent(Decimal(rate or 0) / 100, pattern)
 
 
+# Dates and numbers through Babel as Flask-Babel's filters give them, with two differences in cost:
+# the reader's locale and time zone are looked up once per value (Flask-Babel looks them up three
+# times), and a named pattern ("short", "medium") is parsed once per process. The order lists format
+# two dates and a number on every row.
+_NAMED = ("full", "long", "medium", "short")
+
+
+@lru_cache(maxsize=64)
+def _datetime_patterns(locale: Locale, format: str):
+    """How a named date-and-time format joins its date and time, and the two patterns."""
+    return (dates.get_datetime_format(format, locale=locale).replace("'", ""),
+            dates.parse_pattern(dates.get_date_format(format, locale=locale)),
+            dates.parse_pattern(dates.get_time_format(format, locale=locale)))
+
+
+@lru_cache(maxsize=64)
+def _date_pattern(locale: Locale, format: str):
+    return dates.parse_pattern(dates.get_date_format(format, locale=locale) if format in _NAMED else format)
+
+
+def _in_reader_zone(value: dt.datetime) -> dt.datetime:
+    """A datetime (naive ones are UTC, as the database keeps them) in the reader's time zone."""
+    zone = flask_babel.get_timezone()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    value = value.astimezone(zone)
+    return zone.normalize(value) if hasattr(zone, "normalize") else value  # pytz needs it at a DST change
+
+
+def format_datetime(value: dt.datetime | None, format: str = "medium") -> str:
+    """A point in time in the reader's locale and time zone ("02.12.26, 09:30"); "" for none."""
+    if value is None:
+        return ""
+    locale = get_locale()
+    value = _in_reader_zone(value)
+    if format in _NAMED:
+        joined, date_pattern, time_pattern = _datetime_patterns(locale, format)
+        return (joined.replace("{0}", time_pattern.apply(value.timetz(), locale, reference_date=value.date()))
+                .replace("{1}", date_pattern.apply(value.date(), locale)))
+    return dates.parse_pattern(format).apply(value, locale)
+
+
+def format_date(value: dt.date | None, format: str = "medium") -> str:
+    """A day in the reader's locale ("02.12.2026"); a datetime counts in the reader's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _in_reader_zone(value).date()
+    locale = get_locale()
+    return _date_pattern(locale, format).apply(value, locale)
+
+
+def format_number(value) -> str:
+    """A number with the reader's grouping and decimal signs ("1.234" in German)."""
+    return numbers.format_decimal(value, locale=get_locale())
+
+
 def init_i18n(app: Flask) -> None:
     app.extensions["babel"].locale_selector = select_locale
     app.jinja_env.globals["get_current_locale"] = get_locale
     from app.security.roles import role_label
 
     app.jinja_env.filters["role_label"] = role_label
-    from flask_babel import format_decimal, format_number
+    from flask_babel import format_decimal
 
+    app.jinja_env.filters["datetimeformat"] = format_datetime
+    app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.filters["format_number"] = format_number
     app.jinja_env.filters["format_decimal"] = format_decimal
     app.jinja_env.filters["file_size"] = format_file_size

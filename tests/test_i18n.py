@@ -232,3 +232,34 @@ def test_quantities_and_counts_use_the_readers_number_format(app, company_a, cus
     assert "12.500" in staff
     overview = visible_text(_as(app, company_admin_a, "de").get("/cc/orders/").get_data(as_text=True))
     assert "1 Auftrag" in overview
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_list_filters_format_dates_and_numbers_exactly_as_babel_does(app, language):
+    """The filters that the order lists call on every row give Flask-Babel's own results, in the
+    reader's locale and time zone (Europe/Berlin here), across the changes to and from summer time."""
+    import datetime as dt
+
+    import flask_babel
+
+    from app import i18n
+
+    moments = [dt.datetime(2026, 3, 29, 0, 59), dt.datetime(2026, 3, 29, 1, 0), dt.datetime(2026, 10, 25, 0, 30),
+               dt.datetime(2026, 10, 25, 1, 30), dt.datetime(2026, 12, 31, 23, 15, 5),
+               dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.timezone.utc),
+               dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))]
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        assert str(flask_babel.get_locale()) == language
+        for moment in moments:
+            for format in ("short", "medium", "long", "full", "yyyy-MM-dd HH:mm"):
+                assert i18n.format_datetime(moment, format) == flask_babel.format_datetime(moment, format)
+            for format in ("short", "medium", "long"):
+                assert i18n.format_date(moment, format) == flask_babel.format_date(moment, format)
+                assert i18n.format_date(moment.date(), format) == flask_babel.format_date(moment.date(), format)
+        for number in (0, 7, 1234, 1234567, -3, 2.5):
+            assert i18n.format_number(number) == flask_babel.format_number(number)
+        # what a German reader sees on the list
+        if language == "de":
+            assert i18n.format_datetime(dt.datetime(2026, 12, 31, 23, 15), "short") == "01.01.27, 00:15"
+            assert i18n.format_number(1234567) == "1.234.567"
+        assert i18n.format_datetime(None, "short") == i18n.format_date(None) == ""
