@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import g
 from flask_appbuilder import ModelView
-from flask_babel import LazyString, format_date, format_datetime
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import BooleanField
 from wtforms.widgets import CheckboxInput
+
+from app.i18n import format_date, format_datetime
 
 LABELS = {
     "rma_number": _l("RMA number"),
