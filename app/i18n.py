@@ -43,9 +43,7 @@ def format_file_size(size) -> str:
 
 def format_money(amount, currency: str = "EUR") -> str:
     """An amount of money in the reader's locale ("1.234,50 €" in German, "€1,234.50" in English)."""
-    from flask_babel import format_currency
-
-    return format_currency(amount if amount is not None else 0, currency or "EUR")
+    return numbers.format_currency(amount if amount is not None else 0, currency or "EUR", locale=get_locale())
 
 
 def format_percent_rate(rate) -> str:
@@ -116,14 +114,35 @@ def format_number(value) -> str:
     return numbers.format_decimal(value, locale=get_locale())
 
 
+def format_decimal(value, format: str | None = None) -> str:
+    """A decimal number after ``format`` ("#,##0.##"), in the reader's locale."""
+    return numbers.format_decimal(value, format=format, locale=get_locale())
+
+
+def _catalogue():
+    """The reader's translations for the templates' ``_()``: Flask-Babel's, asked again only when the
+    locale is another (``force_locale`` for a mail in the recipient's language). Flask-Babel finds the
+    catalogue anew for every text, and a page has 50-100 of them."""
+    locale = get_locale()
+    cached = g.get("_portal_catalogue")
+    if cached is None or cached[0] is not locale:
+        cached = g._portal_catalogue = (locale, flask_babel.get_translations())
+    return cached[1]
+
+
 def init_i18n(app: Flask) -> None:
     app.extensions["babel"].locale_selector = select_locale
     app.jinja_env.globals["get_current_locale"] = get_locale
     from app.security.roles import role_label
 
     app.jinja_env.filters["role_label"] = role_label
-    from flask_babel import format_decimal
-
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda text: _catalogue().ugettext(text),
+        ngettext=lambda singular, plural, n: _catalogue().ungettext(singular, plural, n),
+        pgettext=lambda context, text: _catalogue().upgettext(context, text),
+        npgettext=lambda context, singular, plural, n: _catalogue().unpgettext(context, singular, plural, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["datetimeformat"] = format_datetime
     app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.filters["format_number"] = format_number

@@ -11,7 +11,8 @@ from typing import Optional
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import or_, select, union
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.services import audit
@@ -28,7 +29,9 @@ def _matches(column, pattern: str):
     """``column LIKE pattern`` regardless of case: SQLite's LIKE already ignores the case of ASCII
     letters, and comparing the column as it is lets it read the values straight from the index;
     ``lower()`` on both sides (SQLAlchemy's ``ilike`` there) would double the time of a scan."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if db.session.get_bind().dialect.name == "sqlite" or pattern.lower() == pattern.upper():
+        # (a text without letters matches alike in either case: PostgreSQL's LIKE takes half the
+        # time of its ILIKE, 2.2 against 3.9 ms through a register of 10,000 devices)
         return column.like(pattern, escape="\\")
     return column.ilike(pattern, escape="\\")
 
@@ -52,18 +55,22 @@ def search(company_id: int, text: str, limit: int = SEARCH_LIMIT) -> list[Device
         return []  # no serial number holds these; PostgreSQL refuses NUL in a parameter
     escaped = _like_escape(text)
     scoped = select(Device).where(Device.company_id == company_id, Device.active.is_(True))
-    # one index range per spelling, each cut at ``limit``: OR-ed in one WHERE, SQLite would walk the
-    # whole company instead, and one IN over all of them would sort every match of a short prefix
+    # one index range per spelling, each cut at ``limit``, and the answer picked from their few
+    # rows: OR-ed in one WHERE, SQLite would walk the whole company instead. The ranges carry
+    # whole rows (not ids to look up again): with ids, PostgreSQL's plan for the prepared statement
+    # walked all of a large company's devices and ran the ranges once per device (80 ms instead of
+    # under 1 ms for "SN0" in a register of 10,000).
     firsts = [
-        select(Device.id).where(Device.company_id == company_id, Device.active.is_(True),
-                                Device.serial_number >= variant, Device.serial_number < _after(variant))
+        select(Device).where(Device.company_id == company_id, Device.active.is_(True),
+                             Device.serial_number >= variant, Device.serial_number < _after(variant))
         .order_by(Device.serial_number).limit(limit).subquery()
         for variant in dict.fromkeys((text, text.upper(), text.lower()))
     ]
-    ranges = union_all(*(select(first.c.id) for first in firsts))
+    ranges = union(*(select(first) for first in firsts)).subquery()
+    in_range = aliased(Device, ranges)
     found = db.session.scalars(
-        scoped.where(Device.id.in_(ranges), _matches(Device.serial_number, f"{escaped}%"))
-        .order_by(Device.serial_number).limit(limit)
+        select(in_range).where(_matches(in_range.serial_number, f"{escaped}%"))
+        .order_by(in_range.serial_number).limit(limit)
     ).all()
     if len(found) < limit:
         stmt = scoped.where(_matches(Device.serial_number, f"%{escaped}%"))

@@ -92,6 +92,8 @@ class PortalOrderView(BaseView):
         "status": lambda creator: OrderStatus.position,
     }
 
+    CREATOR = aliased(PortalUser, name="creator")  # the list's join to who created each order
+
     @staticmethod
     def _list_args() -> dict:
         sort = request.args.get("sort", "date")
@@ -148,7 +150,7 @@ class PortalOrderView(BaseView):
         statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
         # The page's rows as plain columns, not as Order objects: the list shows ten values of each,
         # and building and lazily completing 25-100 mapped objects cost more than the query.
-        creator = aliased(PortalUser)
+        creator = self.CREATOR
         rows = db.session.execute(
             self._sorted(
                 stmt.with_only_columns(
