@@ -94,14 +94,14 @@ class PortalAuthDBView(AuthDBView):
         from app.extensions import db
         from app.security import sessions
         from app.security.limits import record_failed_login
-        from app.security.manager import _refusal
+        from app.security.manager import refusal
         from app.services import two_factor
 
         if g.user is not None and g.user.is_authenticated:
             return redirect(self._get_safe_next_url())
         pending = pending_login()
         user = self.appbuilder.sm.get_user_by_id(pending["user"]) if pending else None
-        if (user is None or _refusal(user) or not two_factor.is_enabled(user)
+        if (user is None or refusal(user) or not two_factor.is_enabled(user)
                 or sessions.version_of(user) != pending.get("sv")):
             if PENDING_KEY in session:
                 session.pop(PENDING_KEY, None)

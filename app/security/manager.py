@@ -33,8 +33,9 @@ REFUSED_COMPANY_INACTIVE = "company_inactive"
 UNIT, RECORD = "\x1f", "\x1e"
 
 
-def _refusal(user):
-    """Why an account may not be used now (deactivated user or company), or None."""
+def refusal(user):
+    """Why an account may not be used now (deactivated user or company), or None. The password
+    login, the login code step and each request's session ask the same question."""
     if not user.active:
         return REFUSED_USER_INACTIVE
     if user.company is not None and not user.company.active:
@@ -199,7 +200,7 @@ class PortalSecurityManager(SecurityManager):
         user = self.get_user_by_id(int(pk))
         if user is None:
             return None
-        reason = _refusal(user)
+        reason = refusal(user)
         if reason:
             _end_session(REFUSAL_MESSAGES[reason])
             return None
@@ -211,7 +212,7 @@ class PortalSecurityManager(SecurityManager):
     def load_user_jwt(self, jwt_header, jwt_data):
         """The user of a JWT; a token from before the user's session version went up is revoked (401)."""
         user = self.get_user_by_id(int(jwt_data["sub"]))
-        if user is None or _refusal(user):
+        if user is None or refusal(user):
             return None
         if not sessions.token_is_current(user, jwt_data):
             raise RevokedTokenError(jwt_header, jwt_data)

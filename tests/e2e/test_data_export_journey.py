@@ -83,6 +83,17 @@ def reload_until_ready(page, row, words: dict) -> None:
         page.reload()
 
 
+def ready_download_link(page, words: dict, kind: str):
+    """The one listed export of ``kind`` ("my_data" or "company"), once it is ready: its download link."""
+    row = page.locator("tr.export-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(words[kind])
+    reload_until_ready(page, row, words)
+    link = row.get_by_role("link", name=re.compile("^" + re.escape(words["download"])))
+    expect(link).to_be_visible()
+    return link
+
+
 def read_zip(content: bytes) -> zipfile.ZipFile:
     assert content[:2] == b"PK", "the download is not a ZIP file"
     return zipfile.ZipFile(io.BytesIO(content))
@@ -109,13 +120,8 @@ def test_an_employee_downloads_their_own_data_and_orders(language, live_server, 
         expect(page.locator("tr.export-row")).to_have_count(0)
 
     request_export(page, words, words["request"])
-    row = page.locator("tr.export-row")
     with step("the tab lists the request, and once built it is ready with a download link"):
-        expect(row).to_have_count(1)
-        expect(row).to_contain_text(words["my_data"])
-        reload_until_ready(page, row, words)
-        link = row.get_by_role("link", name=re.compile("^" + re.escape(words["download"])))
-        expect(link).to_be_visible()
+        link = ready_download_link(page, words, "my_data")
 
     with step("the download is a ZIP with the employee's personal data and own orders only"):
         name, content = download(page, link)
@@ -159,12 +165,8 @@ def test_a_company_admins_export_is_theirs_alone(live_server, open_page):
     log_in(admin, "einkauf@alpha.example")
     open_export_tab(admin, words)
     request_export(admin, words, words["request_company"])
-    row = admin.locator("tr.export-row")
     with step("the company's export is listed and gets ready"):
-        expect(row).to_have_count(1)
-        expect(row).to_contain_text(words["company"])
-        reload_until_ready(admin, row, words)
-        link = row.get_by_role("link", name=re.compile("^" + re.escape(words["download"])))
+        link = ready_download_link(admin, words, "company")
         address = link.get_attribute("href")
         assert re.fullmatch(r"/cc/my-data/exports/\d+", address), address
 
