@@ -33,7 +33,7 @@ def select_locale() -> str:
 
 def format_file_size(size) -> str:
     """A file size in KB or MB with the reader's decimal separator ("0,1 KB" in German)."""
-    from flask_babel import format_decimal, gettext
+    from flask_babel import gettext
 
     size = size or 0
     if size < 1024 * 1024:
@@ -114,9 +114,15 @@ def format_number(value) -> str:
     return numbers.format_decimal(value, locale=get_locale())
 
 
+@lru_cache(maxsize=64)
+def _number_pattern(format: str):
+    """A number pattern ("#,##0.##") parsed once; Babel parses it again on every call."""
+    return numbers.parse_pattern(format)
+
+
 def format_decimal(value, format: str | None = None) -> str:
     """A decimal number after ``format`` ("#,##0.##"), in the reader's locale."""
-    return numbers.format_decimal(value, format=format, locale=get_locale())
+    return numbers.format_decimal(value, format=_number_pattern(format) if format else None, locale=get_locale())
 
 
 def _catalogue():

@@ -258,6 +258,10 @@ def test_the_list_filters_format_dates_and_numbers_exactly_as_babel_does(app, la
                 assert i18n.format_date(moment.date(), format) == flask_babel.format_date(moment.date(), format)
         for number in (0, 7, 1234, 1234567, -3, 2.5):
             assert i18n.format_number(number) == flask_babel.format_number(number)
+        for number in (0, 1, 2.5, "3.75", "1234.5", 1234567.891, -0.05):
+            for format in ("#,##0.##", "#,##0.#", "0.00"):
+                assert i18n.format_decimal(number, format) == flask_babel.format_decimal(number, format)
+            assert i18n.format_decimal(number) == flask_babel.format_decimal(number)
         # what a German reader sees on the list
         if language == "de":
             assert i18n.format_datetime(dt.datetime(2026, 12, 31, 23, 15), "short") == "01.01.27, 00:15"
