@@ -106,6 +106,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.transactions import install_transaction_ending
 
     install_transaction_ending(app)
+    from app.after_response import install_after_response
+
+    install_after_response(app)
     from app.serving import health, install_request_ids
 
     app.register_blueprint(health)

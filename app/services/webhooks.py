@@ -35,6 +35,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.after_response import after_response
 from app.extensions import db
 from app.models import WEBHOOK_EVENTS, WEBHOOK_PAUSED_FAILING, WEBHOOK_PAUSED_MANUALLY, WEBHOOK_PING, \
     Company, Order, OrderMessage, OrderStatus, PortalUser, Quote, StatusChange, WebhookDelivery, WebhookEndpoint, utcnow
@@ -589,7 +590,7 @@ def delivery_state(row: WebhookDelivery) -> str:
 
 def init_webhook_delivery(app) -> None:
     """``MAIL_DELIVERY=request``: the events a request committed are delivered once its response has
-    gone out (``call_on_close``), so nobody waits for a customer's ERP; what fails is retried by
+    gone out (app/after_response.py), so nobody waits for a customer's ERP; what fails is retried by
     ``flask portal worker`` (``--once`` from cron). ``worker``: requests only queue.
 
     The ids are collected at flush and handed over on commit; a rollback forgets them.
@@ -602,19 +603,14 @@ def init_webhook_delivery(app) -> None:
         queued = g.pop("webhooks_queued", None)
         if not queued or current_app.config.get("MAIL_DELIVERY", "request") == "worker":
             return response
-        flask_app = current_app._get_current_object()
 
         def deliver():
-            with flask_app.app_context():
-                try:
-                    queued_mail: list[int] = []
-                    deliver_pending(ids=queued, queued_mail=queued_mail)
-                    if queued_mail:
-                        mail.deliver_pending(ids=queued_mail)
-                finally:
-                    db.session.remove()
+            queued_mail: list[int] = []
+            deliver_pending(ids=queued, queued_mail=queued_mail)
+            if queued_mail:
+                mail.deliver_pending(ids=queued_mail)
 
-        response.call_on_close(deliver)
+        after_response(deliver)
         return response
 
 

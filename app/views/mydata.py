@@ -1,13 +1,14 @@
 """My data (personal data, password, settings) and a company admin's employees."""
 from __future__ import annotations
 
-from flask import abort, after_this_request, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from app.after_response import after_response
 from app.extensions import db
 from app.models import PortalUser
 from app.security import roles
@@ -261,19 +262,7 @@ class MyDataView(BaseView):
 
 def _build_after_response(export_id: int) -> None:
     """Without workers (``MAIL_DELIVERY=request``) the export is built once the response has gone out."""
-    flask_app = current_app._get_current_object()
-
-    @after_this_request
-    def _later(response):
-        def build():
-            with flask_app.app_context():
-                try:
-                    data_export.build(export_id)
-                finally:
-                    db.session.remove()
-
-        response.call_on_close(build)
-        return response
+    after_response(lambda: data_export.build(export_id))
 
 
 class PortalEmployeeView(BaseView):
