@@ -127,6 +127,7 @@ def build(export_id: int) -> bool:
 
     sender = claims.claimer_id()
     if not _claim(export_id, sender):
+        log.info("data export %s not built here: another builder has it, or it is no longer waiting", export_id)
         return False
     export = db.session.get(DataExport, export_id, populate_existing=True)
     name = secrets.token_hex(16)

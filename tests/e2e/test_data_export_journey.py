@@ -16,7 +16,10 @@ import csv
 import io
 import json
 import re
+import sys
+import threading
 import time
+import traceback
 import zipfile
 
 import pytest
@@ -68,6 +71,14 @@ def request_export(page, words: dict, button: str) -> None:
         expect(page.locator(".alert-success")).to_contain_text(words["requested"])
 
 
+def server_threads() -> str:
+    """What the live server's threads (in this process) are doing: where a build that never ends waits."""
+    frames = sys._current_frames()
+    return "\n".join(
+        f"-- thread {thread.name}:\n" + "".join(traceback.format_stack(frames[thread.ident]))
+        for thread in threading.enumerate() if thread is not threading.current_thread() and thread.ident in frames)
+
+
 def reload_until_ready(page, row, words: dict) -> None:
     """Reload the tab until ``row`` says the export is ready (it is built after the response)."""
     state = row.locator(".export-state")
@@ -78,7 +89,8 @@ def reload_until_ready(page, row, words: dict) -> None:
         if words["ready"] in shown:
             return
         assert words["failed"] not in shown, f"building the export failed: {shown!r}"
-        assert time.monotonic() < deadline, f"the export is not ready after {READY_WITHIN_S} s: {shown!r}"
+        assert time.monotonic() < deadline, (
+            f"the export is not ready after {READY_WITHIN_S} s: {shown!r}\n{server_threads()}")
         page.wait_for_timeout(150)  # a polling interval, not a wait for the build
         page.reload()
 
