@@ -80,16 +80,17 @@ class _AfterResponse:
     def __call__(self, environ, start_response):
         work: list[Callable[[], None]] = []
         environ[_KEY] = work
-        sized = []
+        sized = False
 
         def start(status, headers, exc_info=None):
-            sized[:] = [any(name.lower() == "content-length" for name, _value in headers)]
+            nonlocal sized
+            sized = any(name.lower() == "content-length" for name, _value in headers)
             return start_response(status, headers, exc_info)
 
         body = self.wsgi_app(environ, start)
         if not work:
             return body
-        return _Body(body, work, at_end=bool(sized and sized[0]))
+        return _Body(body, work, at_end=sized)
 
 
 def install_after_response(app: Flask) -> None:

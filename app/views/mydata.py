@@ -225,8 +225,9 @@ class MyDataView(BaseView):
         except data_export.ExportRefused:
             abort(403)
         db.session.commit()
-        if current_app.config.get("MAIL_DELIVERY", "request") != "worker":
-            _build_after_response(export.id)
+        if current_app.config.get("MAIL_DELIVERY", "request") != "worker":  # else the worker builds it
+            export_id = export.id
+            after_response(lambda: data_export.build(export_id))
         flash(_("Your data export is being prepared. It will be offered here for download."), "success")
         return redirect(url_for(".index", tab="export"))
 
@@ -258,11 +259,6 @@ class MyDataView(BaseView):
         session["locale"] = user.language
         flash(_("Your settings were saved."), "success")
         return redirect(url_for(".index", tab="settings"))
-
-
-def _build_after_response(export_id: int) -> None:
-    """Without workers (``MAIL_DELIVERY=request``) the export is built once the response has gone out."""
-    after_response(lambda: data_export.build(export_id))
 
 
 class PortalEmployeeView(BaseView):
