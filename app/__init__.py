@@ -103,9 +103,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_webhook_delivery(app)
 
-    from app.transactions import install_transaction_ending
+    from app.transactions import install_transactions
 
-    install_transaction_ending(app)
+    install_transactions(app)
     from app.after_response import install_after_response
 
     install_after_response(app)
