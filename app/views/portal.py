@@ -143,11 +143,16 @@ class PortalOrderView(BaseView):
         stmt = self._filtered(q, status_id)
         # count(*), not count(id): PostgreSQL answers it from the company's index alone (an index-only
         # scan, 1.5 ms for 10,000 orders), where count(id) visits every row's page (38 ms)
-        total = db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
+        count = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+        # the count rides along with the status list (a subquery both databases run once): one
+        # statement, where two cost PostgreSQL a round trip more
+        with_count = db.session.execute(
+            select(OrderStatus, count.scalar_subquery()).order_by(OrderStatus.position)).all()
+        statuses = [status for status, _ in with_count]
+        total = with_count[0][1] if with_count else db.session.scalar(count)
         pages = max((total + per_page - 1) // per_page, 1)
         page = min(page, pages)
 
-        statuses = db.session.scalars(select(OrderStatus).order_by(OrderStatus.position)).all()
         # The page's rows as plain columns, not as Order objects: the list shows ten values of each,
         # and building and lazily completing 25-100 mapped objects cost more than the query.
         creator = self.CREATOR
