@@ -8,11 +8,31 @@ from functools import lru_cache
 import flask_babel
 from babel import Locale, dates, numbers
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import get_locale
+from flask.globals import _cv_app
+from flask_babel import get_locale as _babel_locale
 
 from app.models import LANGUAGES
 
 DEFAULT = "de"
+
+
+def _babel_state(name: str):
+    """What Flask-Babel has settled for this app context (``babel_locale``, ``babel_tzinfo``), or None
+    before it has. Flask-Babel keeps it in ``g._flask_babel``, and ``force_locale`` (a mail in the
+    recipient's language) changes it there; reading it through its getters walks four context lookups
+    each time, and a list page formats a hundred values."""
+    ctx = _cv_app.get(None)
+    return None if ctx is None else getattr(ctx.g.__dict__.get("_flask_babel"), name, None)
+
+
+def get_locale() -> Locale | None:
+    """The reader's locale: Flask-Babel's ``get_locale``, without its lookups once it has chosen."""
+    return _babel_state("babel_locale") or _babel_locale()
+
+
+def get_timezone():
+    """The reader's time zone: Flask-Babel's ``get_timezone``, likewise."""
+    return _babel_state("babel_tzinfo") or flask_babel.get_timezone()
 
 
 def select_locale() -> str:
@@ -50,7 +70,7 @@ def format_percent_rate(rate) -> str:
     """A rate given in percent (19 → "19 %" in German, "19%" in English)."""
     from decimal import Decimal
 
-    from flask_babel import format_percent, get_locale
+    from flask_babel import format_percent
 
     # the locale's own pattern (German puts a space before %), with up to two decimals (7.5 %)
     pattern = get_locale().percent_formats[None].pattern.replace("#,##0", "#,##0.##", 1)
@@ -79,7 +99,7 @@ def _date_pattern(locale: Locale, format: str):
 
 def _in_reader_zone(value: dt.datetime) -> dt.datetime:
     """A datetime (naive ones are UTC, as the database keeps them) in the reader's time zone."""
-    zone = flask_babel.get_timezone()
+    zone = get_timezone()
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     value = value.astimezone(zone)

@@ -12,7 +12,6 @@ from typing import Any, Optional
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from flask_babel import get_locale
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -196,11 +195,13 @@ class OrderStatus(Model):
     @property
     def label(self) -> str:
         """The label in the current request's language."""
+        from app.i18n import get_locale
+
         try:
-            lang = str(get_locale() or "de")[:2]
+            locale = get_locale()
         except Exception:  # outside a request
-            lang = "de"
-        return self.label_en if lang == "en" else self.label_de
+            locale = None
+        return self.label_en if locale is not None and locale.language == "en" else self.label_de
 
     def __repr__(self) -> str:
         return self.label

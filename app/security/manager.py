@@ -10,7 +10,9 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
     assoc_user_role,
 )
-from sqlalchemy import func, literal, select
+from functools import cache
+
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 from flask_appbuilder.security.manager import BaseSecurityManager
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -31,6 +33,28 @@ REFUSED_COMPANY_INACTIVE = "company_inactive"
 
 # separators of the permission pairs read with the user: names of views and permissions never hold them
 UNIT, RECORD = "\x1f", "\x1e"
+
+
+@cache
+def _user_statement(with_permissions: bool):
+    """The statement that loads the request's user (see ``get_user_by_id``), built once per process:
+    every request runs it, and building it cost more than PostgreSQL takes to answer it."""
+    options = [joinedload(PortalUser.company)]
+    if not with_permissions:
+        return (select(PortalUser).where(PortalUser.id == bindparam("pk"))
+                .options(*options, selectinload(PortalUser.roles), selectinload(PortalUser.groups)))
+    permissions = (
+        select(func.string_agg(ViewMenu.name + literal(UNIT) + Permission.name, literal(RECORD)))
+        .select_from(PermissionView)
+        .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+        .join(assoc_user_role, assoc_user_role.c.role_id == assoc_permissionview_role.c.role_id)
+        .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+        .join(Permission, Permission.id == PermissionView.permission_id)
+        .where(assoc_user_role.c.user_id == PortalUser.id)
+        .scalar_subquery()
+    )
+    return (select(PortalUser, permissions).where(PortalUser.id == bindparam("pk"))
+            .options(*options, joinedload(PortalUser.roles), joinedload(PortalUser.groups)))
 
 
 def refusal(user):
@@ -138,24 +162,8 @@ class PortalSecurityManager(SecurityManager):
         except (TypeError, ValueError):
             return None
         if self.session.get_bind().dialect.name != "postgresql":
-            return self.session.scalars(
-                select(PortalUser).where(PortalUser.id == pk).options(
-                    joinedload(PortalUser.company), selectinload(PortalUser.roles), selectinload(PortalUser.groups))
-            ).first()
-        permissions = (
-            select(func.string_agg(ViewMenu.name + literal(UNIT) + Permission.name, literal(RECORD)))
-            .select_from(PermissionView)
-            .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-            .join(assoc_user_role, assoc_user_role.c.role_id == assoc_permissionview_role.c.role_id)
-            .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
-            .join(Permission, Permission.id == PermissionView.permission_id)
-            .where(assoc_user_role.c.user_id == PortalUser.id)
-            .scalar_subquery()
-        )
-        row = self.session.execute(
-            select(PortalUser, permissions).where(PortalUser.id == pk).options(
-                joinedload(PortalUser.company), joinedload(PortalUser.roles), joinedload(PortalUser.groups))
-        ).unique().first()
+            return self.session.scalars(_user_statement(False), {"pk": pk}).first()
+        row = self.session.execute(_user_statement(True), {"pk": pk}).unique().first()
         if row is None:
             return None
         user, pairs = row
