@@ -126,12 +126,40 @@ def format_date(value: dt.date | None, format: str = "medium") -> str:
     if isinstance(value, dt.datetime):
         value = _in_reader_zone(value).date()
     locale = get_locale()
-    return _date_pattern(locale, format).apply(value, locale)
+    key = (value, format, _locale_key(locale))
+    text = _FORMATTED.get(key)
+    if text is None:
+        text = _remember(key, _date_pattern(locale, format).apply(value, locale))
+    return text
 
 
 def format_number(value) -> str:
     """A number with the reader's grouping and decimal signs ("1.234" in German)."""
-    return numbers.format_decimal(value, locale=get_locale())
+    locale = get_locale()
+    if type(value) is not int:
+        return numbers.format_decimal(value, locale=locale)
+    key = (value, "n", _locale_key(locale))
+    text = _FORMATTED.get(key)
+    if text is None:
+        text = _remember(key, numbers.format_decimal(value, locale=locale))
+    return text
+
+
+# Days and whole numbers recur on a page (due dates, quantities, counts): Babel's text for each is
+# kept per locale, up to a bound. Points in time are formatted each time (they hardly recur).
+_FORMATTED: dict = {}
+_FORMATTED_MAX = 20_000
+
+
+def _locale_key(locale: Locale | None):
+    return None if locale is None else (locale.language, locale.territory, locale.script, locale.variant)
+
+
+def _remember(key, text: str) -> str:
+    if len(_FORMATTED) >= _FORMATTED_MAX:
+        _FORMATTED.clear()
+    _FORMATTED[key] = text
+    return text
 
 
 @lru_cache(maxsize=64)

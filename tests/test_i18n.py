@@ -267,3 +267,27 @@ def test_the_list_filters_format_dates_and_numbers_exactly_as_babel_does(app, la
             assert i18n.format_datetime(dt.datetime(2026, 12, 31, 23, 15), "short") == "01.01.27, 00:15"
             assert i18n.format_number(1234567) == "1.234.567"
         assert i18n.format_datetime(None, "short") == i18n.format_date(None) == ""
+
+
+def test_days_and_numbers_formatted_before_come_out_in_each_readers_locale(app):
+    """A day or number formatted once is kept per locale: the next reader in the other language, or a
+    mail forced into it, gets their own format, not the first reader's."""
+    import datetime as dt
+
+    import flask_babel
+
+    from app import i18n
+
+    day = dt.date(2026, 12, 24)
+    # each reader's request in an app context of its own, as in production
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "de"}):
+        for _ in range(2):
+            assert i18n.format_date(day, "medium") == "24.12.2026"
+            assert i18n.format_number(1234567) == "1.234.567"
+        with flask_babel.force_locale("en"):
+            assert i18n.format_date(day, "medium") == "Dec 24, 2026"
+            assert i18n.format_number(1234567) == "1,234,567"
+        assert i18n.format_date(day, "short") == "24.12.26"
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert i18n.format_date(day, "medium") == "Dec 24, 2026"
+        assert i18n.format_number(1234567) == "1,234,567"
