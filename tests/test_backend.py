@@ -354,3 +354,36 @@ def test_unfiltered_staff_list_of_a_large_postgresql_table_shows_an_estimate_fil
     filtered = staff_client.get("/backend/orders/list/", query_string={"_flt_0_company": company_a.customer_number})
     html = filtered.get_data(as_text=True)
     assert re.search(r"</strong>\s*3\b", html) and "etwa 3" not in html
+
+
+def test_each_list_rows_buttons_open_that_rows_record(app, staff_client, company_a, customer_a):
+    """The show and edit buttons of every row (built from one link per page) lead to the row's own
+    record, on the orders list filtered or not and on the other staff lists."""
+    from flask import url_for
+
+    orders = [make_order(company_a, customer_a, reference=f"PO-ROW-{n}") for n in range(3)]
+    for list_url, view, records in (
+        ("/backend/orders/list/", "StaffOrderView", orders),
+        (f"/backend/orders/list/?_flt_0_company={company_a.id}", "StaffOrderView", orders),
+        ("/backend/companies/list/", "StaffCompanyView", [company_a]),
+        ("/backend/company-users/list/", "StaffCompanyUserView", [customer_a]),
+    ):
+        page = staff_client.get(list_url).get_data(as_text=True)
+        links = set(re.findall(r'href="([^"]*/(?:show|edit)/[^"]*)"', page))
+        with app.test_request_context():
+            expected = {url_for(f"{view}.{action}", pk=record.id) for record in records for action in ("show", "edit")}
+        assert expected <= links, (list_url, expected - links)
+        for link in sorted(expected)[:2]:
+            assert staff_client.get(link).status_code == 200
+    show = staff_client.get(f"/backend/orders/show/{orders[1].id}").get_data(as_text=True)
+    assert orders[1].rma_number in show
+
+
+def test_a_row_link_of_an_unknown_endpoint_is_left_out_and_one_with_the_key_inside_is_built_per_row(app):
+    from app.views.backend.common import RecordLink
+
+    with app.test_request_context():
+        assert not RecordLink("NoSuchView.show")
+        slip = RecordLink("PortalOrderView.slip")  # /cc/orders/<pk>/slip: the key is not the link's end
+        assert slip and slip(42) == "/cc/orders/42/slip"
+        assert RecordLink("StaffOrderView.show")(7) == "/backend/orders/show/7"

@@ -5,6 +5,11 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
+    from flask import current_app
+
+    from app.views.backend.common import RecordLink
+
+    current_app.jinja_env.globals["record_link"] = RecordLink  # the list widget's row buttons
     from app.views.backend import (
         StaffAuditView,
         StaffOutboxView,
