@@ -1,6 +1,8 @@
 """The one security manager of the portal (wired by FAB_SECURITY_MANAGER_CLASS)."""
 from __future__ import annotations
 
+from functools import cache
+
 from flask import flash, g, has_request_context, request, session
 from flask_jwt_extended.exceptions import RevokedTokenError
 from flask_appbuilder.security.sqla.models import (
@@ -10,8 +12,6 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
     assoc_user_role,
 )
-from functools import cache
-
 from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 from flask_appbuilder.security.manager import BaseSecurityManager
