@@ -448,3 +448,32 @@ def test_order_slip_pdf_takes_any_text(app, customer_client, company_a, customer
     [page] = pdf_pages(response)
     assert "Größe ÄÖÜ €" in page and "Gerät <b>&amp;" in page and "Zeile 2" in page
     assert order.rma_number in page
+
+
+def test_the_order_page_asks_for_messages_and_a_quote_only_when_the_order_has_them(app, customer_client, staff_client,
+                                                                                   company_a, customer_a):
+    """Most orders have no messages and no quote: their page does not look for them (one query each
+    fewer), and shows them as soon as there are some."""
+    from sqlalchemy import event
+
+    order = make_order(company_a, customer_a)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Nur intern", "internal": "y"})
+        statements.clear()
+        page = text(customer_client.get(f"/cc/orders/{order.id}"))
+        assert order.rma_number in page and "Nur intern" not in page
+        assert not [s for s in statements if s.startswith(("SELECT order_message.", "SELECT quote."))], statements
+
+        staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Das Gerät ist repariert."})
+        statements.clear()
+        page = text(customer_client.get(f"/cc/orders/{order.id}"))
+        assert "Das Gerät ist repariert." in page and "Nur intern" not in page
+        assert [s for s in statements if s.startswith("SELECT order_message.")], statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)

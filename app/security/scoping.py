@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
-from app.models import Attachment, Order, StatusChange
+from app.models import QUOTE_DRAFT, Attachment, Order, OrderMessage, Quote, StatusChange
 
 NO_COMPANY = -1  # never a real id: a user without a company matches nothing
 
@@ -48,19 +48,25 @@ def order_or_404(pk: int) -> Order:
 def order_page_or_404(pk: int) -> Order:
     """The current company's order ``pk`` with what its page shows: status, creator, articles,
     files and status history in four queries (loaded one by one, an order with four articles
-    took nine). The files are read once and handed to their articles.
+    took nine). The files are read once and handed to their articles. Whether the order has
+    messages for the customer and a quote sent comes with the order (``page_has_messages``,
+    ``page_has_quote``): most orders have neither, and the page then asks for neither.
 
     :raises NotFound: as :func:`order_or_404`.
     """
-    order = db.session.scalars(
-        company_orders().where(Order.id == pk).options(
+    has_messages = select(OrderMessage.id).where(
+        OrderMessage.order_id == Order.id, OrderMessage.internal.is_(False)).exists()
+    has_quote = select(Quote.id).where(Quote.order_id == Order.id, Quote.state != QUOTE_DRAFT).exists()
+    row = db.session.execute(
+        company_orders().where(Order.id == pk).add_columns(has_messages, has_quote).options(
             joinedload(Order.status), joinedload(Order.created_by), selectinload(Order.items),
             selectinload(Order.attachments),
             selectinload(Order.status_changes).joinedload(StatusChange.to_status),
         )
     ).first()
-    if order is None:
+    if row is None:
         abort(404)
+    order, order.page_has_messages, order.page_has_quote = row
     by_item = defaultdict(list)
     for attachment in order.attachments:  # in id order, as the relationship sorts them
         if attachment.item_id is not None:

@@ -36,14 +36,16 @@ def render_order_page(view, order, *, upload_form=None, message_form=None, accep
     if upload_form is None:
         upload_form = UploadForm(formdata=None)
     upload_form.target.choices = PortalOrderView._targets(order)
+    # an order read for its page says whether it has messages and a quote (order_page_or_404)
     messages = db.session.scalars(
         select(OrderMessage)
         .where(OrderMessage.order_id == order.id, OrderMessage.company_id == order.company_id,
                OrderMessage.internal.is_(False))
         .options(joinedload(OrderMessage.author))
         .order_by(OrderMessage.created_at, OrderMessage.id)
-    ).all()
-    quote = quotes.current_quote(order.id, current_company_id(), with_lines=True)
+    ).all() if getattr(order, "page_has_messages", True) else []
+    quote = (quotes.current_quote(order.id, current_company_id(), with_lines=True)
+             if getattr(order, "page_has_quote", True) else None)
     can_decide = quote is not None and quotes.decidable(quote) and quotes.may_decide(g.user)
     return view.render_template(
         "portal/order.html", order=order, form=upload_form, messages=messages,
