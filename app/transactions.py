@@ -39,16 +39,21 @@ def needs_transaction(statement: str) -> bool:
     return statement.lstrip()[:6].upper() != "SELECT" or _LOCKING.search(statement) is not None
 
 
-def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
-    if has_app_context() and needs_transaction(statement):
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> bool:
+    """Mark the request as one that wrote (it ends with a rollback unless it committed); whether
+    the statement needs a transaction."""
+    needs = needs_transaction(statement)
+    if needs and has_app_context():
         setattr(g, _WROTE, True)
+    return needs
 
 
-def _begin_at_first_write(conn, cursor, statement, parameters, context, executemany) -> None:
-    """psycopg: leave autocommit before the first statement that needs a transaction; psycopg then
-    sends BEGIN ahead of it, and the session's commit or rollback ends that transaction."""
+def _note_writes_and_begin(conn, cursor, statement, parameters, context, executemany) -> None:
+    """psycopg: as ``_note_writes``, and leave autocommit before the first statement that needs a
+    transaction; psycopg then sends BEGIN ahead of it, and the session's commit or rollback ends it."""
+    needs = _note_writes(conn, cursor, statement, parameters, context, executemany)
     dbapi_connection = cursor.connection
-    if dbapi_connection.autocommit and (needs_transaction(statement) or _is_server_cursor(cursor)):
+    if dbapi_connection.autocommit and (needs or _is_server_cursor(cursor)):
         dbapi_connection.autocommit = False
 
 
@@ -83,9 +88,10 @@ def _end_read_only_transaction(exc) -> None:
 def install_transactions(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", _note_writes)
     if engine.dialect.driver == "psycopg":
         event.listen(engine, "checkout", _read_without_transaction)
-        event.listen(engine, "before_cursor_execute", _begin_at_first_write)
+        event.listen(engine, "before_cursor_execute", _note_writes_and_begin)
+    else:
+        event.listen(engine, "before_cursor_execute", _note_writes)
     # teardown functions run in reverse order: this one before Flask-SQLAlchemy's session close
     app.teardown_appcontext(_end_read_only_transaction)
