@@ -6,14 +6,17 @@ SMTP sink that takes 0.1 s per mail, so senders really overlap.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import create_app
@@ -133,7 +136,9 @@ def test_concurrent_requests_on_two_servers_each_send_their_own_mail_once(app, t
                 start.wait()
                 for k in range(3):
                     response = client.post("/cc/orders/new", data=new_order_data(f"PO-{n}-{k}"))
-                    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+                    # read to its end, as a browser does: the mail goes out after the response
+                    body = response.get_data(as_text=True)
+                    assert response.status_code == 302, body[:500]
             return run
 
         errors = _run_threads([worker(servers[i % 2], emails[i], i) for i in range(4)])
@@ -146,6 +151,36 @@ def test_concurrent_requests_on_two_servers_each_send_their_own_mail_once(app, t
     # a request sends what it queued, not mail that waits for the retry
     assert "Not mine 000" not in subjects
     assert db.session.get(OutgoingMail, other).sent_at is None
+
+
+def test_the_user_has_the_whole_response_before_the_mail_goes_out(app, tmp_path, database_url, company_a):
+    """``MAIL_DELIVERY=request``: the request's mail is sent once its response has been handed over,
+    so a slow mail server never holds the user's page."""
+    user = make_user(company_a, email="quick@alpha.example")
+    user.notify_status = "none"
+    db.session.commit()
+    with SmtpSink(delay=0.5) as sink:
+        server = _sender_app(tmp_path, database_url, "server", sink.port)
+
+        def run():
+            client = FlaskClient(server, use_cookies=True)  # unbuffered: the body is read when asked for
+            assert login(client, user.email).status_code == 302
+            started = time.monotonic()
+            response = client.post("/cc/orders/new", data=new_order_data("PO-QUICK"))
+            answered = time.monotonic() - started
+            assert response.status_code == 302 and response.headers["Location"].startswith("/cc/orders/")
+            waiting = [r for r in _all_mails() if r.kind == "order_created"]
+            sent_before = list(sink.subjects())
+            body = response.get_data()  # the client reads the last byte: now the mail goes out
+            assert len(body) == int(response.headers["Content-Length"])
+            return answered, waiting, sent_before
+
+        answered, waiting, sent_before = contextvars.copy_context().run(run)
+    assert answered < 0.5  # the mail server takes 0.5 s per mail
+    assert sent_before == [] and [r.sent_at for r in waiting] == [None]
+    [mail] = [r for r in _all_mails() if r.kind == "order_created"]
+    assert mail.sent_at is not None and mail.attempts == 1
+    assert sink.subjects() == [mail.subject]
 
 
 def test_a_request_sends_only_the_mail_it_queued(app, customer_client, company_a):

@@ -1,6 +1,7 @@
 """Mail: queued with the change that causes it, sent after the commit, retried on failure.
 
-``MAIL_DELIVERY=request`` (the default): the request that queued a mail sends it after its commit.
+``MAIL_DELIVERY=request`` (the default): the request that queued a mail sends it after its commit,
+once its response has gone out (app/after_response.py), so nobody waits for the mail server.
 ``MAIL_DELIVERY=worker``: requests only queue; ``flask portal worker`` processes deliver
 (:func:`app.services.worker.run_worker`) — the choice for several servers, so no request waits for
 the mail server.
@@ -24,6 +25,7 @@ from flask_mail import Connection, Message
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
+from app.after_response import after_response
 from app.extensions import db, mail
 from app.models import LANGUAGES, OutgoingMail, utcnow
 from app.services import claims
@@ -183,7 +185,8 @@ def deliver_pending(limit: int = 50, ids: Optional[Iterable[int]] = None) -> tup
 
 
 def init_mail_delivery(app) -> None:
-    """After a request whose transaction committed new mail, send that mail (and only that).
+    """After a request whose transaction committed new mail, send that mail (and only that), once
+    the response has gone out: the user does not wait for the mail server.
 
     The ids are collected at flush and handed over on commit; a rollback forgets them.
     """
@@ -208,5 +211,5 @@ def init_mail_delivery(app) -> None:
     def _deliver(response):
         queued = g.pop("mail_queued", None)
         if queued and current_app.config.get("MAIL_DELIVERY", "request") != "worker":
-            deliver_pending(ids=queued)
+            after_response(lambda: deliver_pending(ids=queued))
         return response
