@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import AuditEvent, Company, OutgoingMail, PortalUser, Quote, utcnow
+from app.models import AuditEvent, Company, OutgoingMail, PortalUser, Quote, StatusChange, utcnow
 from app.security import roles
 from tests.conftest import _client_for
 from tests.factories import make_order, make_sent_quote, make_user
@@ -99,6 +99,24 @@ def test_admin_accepts_with_po_number(app, company_admin_client, company_admin_a
     assert mails[-1].sent_at is not None  # delivered after the commit
     html = company_admin_client.get(f"/cc/orders/{order.id}").get_data(as_text=True)
     assert "accept-quote-form" not in html  # decided: no buttons any more
+    # the history names the step from "quote sent" to "in repair", and so does the audit trail
+    change = db.session.scalars(select(StatusChange).where(StatusChange.order_id == order.id)
+                                .order_by(StatusChange.id.desc())).first()
+    assert (change.from_status.code, change.to_status.code, change.changed_by_id) == \
+        ("estimate_sent", "in_repair", company_admin_a.id)
+    moved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "order.status")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert '"estimate_sent"' in moved.old_values and '"in_repair"' in moved.new_values
+
+
+def test_the_thanks_are_in_the_deciders_language(app, company_admin_a, order, quote):
+    company_admin_a.language = "en"
+    db.session.commit()
+    client = _client_for(app, company_admin_a)
+    response = client.post(f"/cc/orders/{order.id}/quote/accept", data={"version": "1"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/cc/orders/{order.id}#quote")
+    page = text(client.get(response.headers["Location"]))
+    assert "Thank you: you accepted the quote." in page and "Accepted by" in page
 
 
 def test_employee_with_the_right_may_decide(app, company_a, order, quote):

@@ -11,8 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
@@ -240,15 +241,26 @@ def save_draft(order: Order, user: Optional[PortalUser], *, lines: list[dict], v
     return quote
 
 
-def _status(code_key: str) -> Optional[OrderStatus]:
+def _status(code_key: str, order: Optional[Order] = None) -> Optional[OrderStatus]:
+    """The status named by ``code_key``; with ``order``, its current status is read along with it
+    (one statement; the history entry names both)."""
     code = current_app.config.get(code_key)
     if not code:
         return None
-    return db.session.scalars(select(OrderStatus).where(OrderStatus.code == code)).first()
+    wanted = OrderStatus.code == code
+    if order is not None and order.status_id is not None:
+        wanted = or_(wanted, OrderStatus.id == order.status_id)
+    with db.session.no_autoflush:  # statuses do not depend on the change being made
+        found = db.session.scalars(select(OrderStatus).where(wanted)).all()
+    if order is not None and "status" in inspect(order).unloaded:
+        current = next((status for status in found if status.id == order.status_id), None)
+        if current is not None:
+            set_committed_value(order, "status", current)
+    return next((status for status in found if status.code == code), None)
 
 
 def _move(order: Order, code_key: str, user: Optional[PortalUser], note: Optional[str]) -> None:
-    status = _status(code_key)
+    status = _status(code_key, order)
     if status is not None:
         change = change_status(order, status, user, note=note)
         if change is not None:  # the quote's mails speak of it; the company's systems hear of every change
@@ -380,16 +392,21 @@ def decide(quote: Quote, user: PortalUser, *, accept: bool, po_number: Optional[
             raise QuoteInvalid("reject_action", str(_l("Please choose what should happen to the devices.")))
         po_number = None
     now = utcnow()
+    decision = dict(state=QUOTE_ACCEPTED if accept else QUOTE_REJECTED, decided_at=now, decided_by_id=user.id,
+                    po_number=po_number, reject_action=reject_action)
     taken = db.session.execute(
         update(Quote)
         .where(Quote.id == quote.id, Quote.state == QUOTE_SENT, Quote.valid_until >= today)
-        .values(state=QUOTE_ACCEPTED if accept else QUOTE_REJECTED, decided_at=now, decided_by_id=user.id,
-                po_number=po_number, reject_action=reject_action)
+        .values(**decision)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.refresh(quote)
     if taken != 1:
+        db.session.refresh(quote)  # as another user's decision or a newer version left it
         raise QuoteConflict(_refusal(quote, today), quote)
+    # the row is as it was read, plus the decision: no need to read it again
+    for name, value in decision.items():
+        set_committed_value(quote, name, value)
+    db.session.expire(quote, ["decided_by"])
     order = quote.order
     if quote.sent_at is not None:
         turnaround.add_waiting(order, quote.sent_at, now)

@@ -48,18 +48,24 @@ class PortalQuoteView(BaseView):
         order = order_or_404(pk)
         if not quotes.may_decide(g.user):
             abort(403)
-        if quotes.current_quote(order.id, current_company_id()) is None:
+        current = quotes.current_quote(order.id, current_company_id())
+        if current is None:
             abort(404)
         accept_form, reject_form = AcceptQuoteForm(), RejectQuoteForm()
         form = accept_form if accept else reject_form
         version = _posted_version()
         if version is None:
             abort(400)
-        quote = quote_version_or_none(order, version)
+        quote = current if current.version == version else quote_version_or_none(order, version)
         if quote is None:
             return self._conflict(order, _("This quote cannot be decided."))
         if not form.validate_on_submit():  # too long a PO number; a bad CSRF token
             return self._page(order, accept_form, reject_form, 400)
+        # in the reader's language, taken before the commit expires the user it is read from
+        if accept:
+            thanks = _("Thank you: you accepted the quote. We will start the repair.")
+        else:
+            thanks = _("You rejected the quote. We will proceed as you chose.")
         try:
             quotes.decide(quote, g.user, accept=accept,
                           po_number=accept_form.po_number.data if accept else None,
@@ -79,11 +85,8 @@ class PortalQuoteView(BaseView):
         except BaseException:
             db.session.rollback()
             raise
-        if accept:
-            flash(_("Thank you: you accepted the quote. We will start the repair."), "success")
-        else:
-            flash(_("You rejected the quote. We will proceed as you chose."), "success")
-        return redirect(url_for("PortalOrderView.show", pk=order.id) + "#quote")
+        flash(thanks, "success")
+        return redirect(url_for("PortalOrderView.show", pk=pk) + "#quote")
 
     def _page(self, order, accept_form, reject_form, status):
         return render_order_page(self, order, accept_form=accept_form, reject_form=reject_form, status=status)
