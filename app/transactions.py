@@ -53,8 +53,9 @@ def _note_writes_and_begin(conn, cursor, statement, parameters, context, execute
     transaction; psycopg then sends BEGIN ahead of it, and the session's commit or rollback ends it."""
     needs = _note_writes(conn, cursor, statement, parameters, context, executemany)
     dbapi_connection = cursor.connection
-    if dbapi_connection.autocommit and (needs or _is_server_cursor(cursor)):
-        dbapi_connection.autocommit = False
+    if dbapi_connection.autocommit and (needs or _is_server_cursor(cursor)) \
+            and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        dbapi_connection.autocommit = False  # (a connection asked for in autocommit, for a VACUUM, keeps it)
 
 
 def _is_server_cursor(cursor) -> bool:

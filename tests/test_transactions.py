@@ -164,3 +164,18 @@ def test_a_locking_read_in_a_request_holds_its_lock_until_the_request_ends(probe
     response = probe_app.test_client().get("/probe/locks")
     assert response.get_data(as_text=True) == "LockNotAvailable"
     assert [state for statement, state in transaction_states if "FOR UPDATE" in statement][0] == "INTRANS"
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="psycopg's transactions (runs in the PostgreSQL pass)")
+def test_a_connection_asked_for_in_autocommit_keeps_it(app, probe_app):
+    """A VACUUM needs autocommit: a connection asked for that way is never moved into a transaction,
+    in a request or outside one (the commands, the benchmark's reset)."""
+    def vacuum():
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE) company")
+            return conn.connection.dbapi_connection.info.transaction_status.name
+
+    assert vacuum() == "IDLE"
+    probe_app.add_url_rule("/probe/vacuum", "vacuum", vacuum)
+    response = probe_app.test_client().get("/probe/vacuum")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "IDLE"
