@@ -589,6 +589,9 @@ class Device(Model):
     __tablename__ = "device"
     __table_args__ = (
         UniqueConstraint("company_id", "serial_number", name="uq_device_company_serial"),
+        # the serial-number search's walk through a company's active devices (app/services/devices.py)
+        Index("ix_device_active_serial", "company_id", "serial_number", "id",
+              postgresql_where=text("active"), sqlite_where=text("active = 1")),
         {"extend_existing": True},
     )
 
