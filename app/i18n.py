@@ -62,8 +62,16 @@ def format_file_size(size) -> str:
 
 
 def format_money(amount, currency: str = "EUR") -> str:
-    """An amount of money in the reader's locale ("1.234,50 €" in German, "€1,234.50" in English)."""
-    return numbers.format_currency(amount if amount is not None else 0, currency or "EUR", locale=get_locale())
+    """An amount of money in the reader's locale ("1.234,50 €" in German, "€1,234.50" in English):
+    Babel's ``format_currency`` with the locale's pattern looked up once (a 30-line quote shows 63
+    amounts, and the lookup was half of each)."""
+    locale = get_locale()
+    return _currency_pattern(locale).apply(amount if amount is not None else 0, locale, currency=currency or "EUR")
+
+
+@lru_cache(maxsize=16)
+def _currency_pattern(locale: Locale):
+    return locale.currency_formats["standard"]
 
 
 def format_percent_rate(rate) -> str:
