@@ -83,6 +83,9 @@ def test_search_fills_up_with_serial_numbers_containing_the_text(app, company_a)
     assert [d.serial_number for d in devices.search(company_a.id, "Ab-77", limit=3)] == [
         "AB-77-2", "ab-77-1", "X-AB-77"]
     assert [d.serial_number for d in devices.search(company_a.id, "7-2")] == ["AB-77-2"]
+    # starting none, contained in five in either case ("-7" as typed narrows the walk first)
+    assert [d.serial_number for d in devices.search(company_a.id, "b-7")] == [
+        "AB-77-2", "AB-78", "X-AB-77", "Y-ab-77", "ab-77-1"]
     assert devices.search(company_a.id, "AB-77\x00") == []
     assert devices.search(company_a.id, "\U0010ffff") == []
 

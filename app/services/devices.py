@@ -7,11 +7,12 @@ the views and the API pass the caller's company from :mod:`app.security.scoping`
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Optional
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, true, union
+from sqlalchemy import and_, or_, select, true, union
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
@@ -34,6 +35,22 @@ def _matches(column, pattern: str):
         # time of its ILIKE, 2.2 against 3.9 ms through a register of 10,000 devices)
         return column.like(pattern, escape="\\")
     return column.ilike(pattern, escape="\\")
+
+
+# ASCII characters that are no letters: a change of case never alters them, nor makes one of them
+_CASELESS_RUN = re.compile(r"[\x20-\x40\x5b-\x60\x7b-\x7e]+")
+
+
+def _contains(column, text: str):
+    """``column`` contains ``text``, regardless of case. On PostgreSQL the case-insensitive ILIKE
+    costs five times a LIKE on each value, so a text with letters is first matched on its longest
+    run of digits and signs ("09984" of "sn09984"): every value that contains the text in any case
+    contains that run as it is, and the plain LIKE leaves the ILIKE a handful of values."""
+    condition = _matches(column, f"%{_like_escape(text)}%")
+    run = max(_CASELESS_RUN.findall(text), key=len, default="")
+    if run and run != text and db.session.get_bind().dialect.name != "sqlite":
+        return and_(column.like(f"%{_like_escape(run)}%", escape="\\"), condition)
+    return condition
 
 
 def _after(text: str) -> str:
@@ -76,8 +93,7 @@ def search(company_id: int, text: str, limit: int = SEARCH_LIMIT) -> list[Device
         # condition is spelled ``active = true`` here, as in the index), and the table only for the
         # few rows it keeps: 1 ms instead of 2.3 ms on PostgreSQL through 10,000 devices
         walk = select(Device.id, Device.serial_number).where(
-            Device.company_id == company_id, Device.active == true(),
-            _matches(Device.serial_number, f"%{escaped}%"))
+            Device.company_id == company_id, Device.active == true(), _contains(Device.serial_number, text))
         if found:
             walk = walk.where(Device.id.not_in([d.id for d in found]))
         walk = walk.order_by(Device.serial_number).limit(limit - len(found)).subquery()
