@@ -184,3 +184,39 @@ def test_the_permissions_a_request_uses_are_exactly_those_of_the_users_roles(app
             answered = {pair for pair in every_pair if sm.exist_permission_on_roles(*pair, role_ids)}
             assert answered == expected and expected, user.email
             assert list(g._portal_permissions) == [tuple(sorted(role_ids))]  # one read for the request
+
+
+def test_the_public_roles_permissions_are_read_once_per_request_and_exactly(app, client):
+    """FAB asks whether the public role has a permission on every API call before it reads the
+    caller's token. The answer comes from one read per request, and a permission staff give the
+    public role counts from the next request on."""
+    from flask_appbuilder.security.sqla.models import PermissionView
+    from sqlalchemy import event, select
+
+    sm = app.appbuilder.sm
+    every_pair = {(pv.view_menu.name, pv.permission.name) for pv in db.session.scalars(select(PermissionView))}
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def public_answers():
+        with app.app_context(), app.test_request_context():  # a request of its own, as each one is
+            statements.clear()
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                return {pair for pair in every_pair if sm.is_item_public(pair[1], pair[0])}, len(statements)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+                db.session.remove()
+
+    assert public_answers() == (set(), 1)  # the public role has no permission: one read for every check
+    public = sm.find_role(app.config["AUTH_ROLE_PUBLIC"])
+    sm.add_permission_role(public, sm.find_permission_view_menu("can_info", "OrdersApi"))
+    db.session.commit()
+    assert public_answers() == ({("OrdersApi", "can_info")}, 1)
+    assert client.get("/api/v1/orders/_info").status_code == 200  # FAB's check now lets the caller in
+    sm.del_permission_role(public, sm.find_permission_view_menu("can_info", "OrdersApi"))
+    db.session.commit()
+    assert public_answers() == (set(), 1)
+    assert client.get("/api/v1/orders/_info").status_code == 401

@@ -8,6 +8,7 @@ from flask_jwt_extended.exceptions import RevokedTokenError
 from flask_appbuilder.security.sqla.models import (
     Permission,
     PermissionView,
+    Role,
     ViewMenu,
     assoc_permissionview_role,
     assoc_user_role,
@@ -55,6 +56,20 @@ def _user_statement(with_permissions: bool):
     )
     return (select(PortalUser, permissions).where(PortalUser.id == bindparam("pk"))
             .options(*options, joinedload(PortalUser.roles), joinedload(PortalUser.groups)))
+
+
+@cache
+def _role_permissions_statement():
+    """The (view, permission) names of the role named ``role``, built once per process."""
+    return (
+        select(ViewMenu.name, Permission.name)
+        .select_from(PermissionView)
+        .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+        .join(Role, Role.id == assoc_permissionview_role.c.role_id)
+        .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+        .join(Permission, Permission.id == PermissionView.permission_id)
+        .where(Role.name == bindparam("role"))
+    )
 
 
 def refusal(user):
@@ -196,6 +211,19 @@ class PortalSecurityManager(SecurityManager):
             ).all()
             cache[key] = {(view, perm) for view, perm in rows}
         return (view_name, permission_name) in cache[key]
+
+    def is_item_public(self, permission_name, view_name) -> bool:
+        """Whether the public role (``AUTH_ROLE_PUBLIC``) has this permission: read once per request
+        in one query. FAB reads the role and then all its permissions as objects, on every API call
+        (its ``protect`` asks before it looks at the caller's token) and for every menu entry of a
+        page seen without login."""
+        if not has_request_context():
+            return super().is_item_public(permission_name, view_name)
+        public = g.get("_portal_public_permissions")
+        if public is None:
+            rows = self.session.execute(_role_permissions_statement(), {"role": self.auth_role_public}).all()
+            public = g._portal_public_permissions = {(view, perm) for view, perm in rows}
+        return (view_name, permission_name) in public
 
     def load_user(self, pk):
         """The user of a cookie session (Flask-Login's loader).
