@@ -312,6 +312,30 @@ def test_history_files_and_download_of_own_order(app, order_a, key_a):
     assert sorted(a.original_name for a in order_a.items[1].attachments) == ["list.csv", "report.pdf"]
 
 
+def test_detail_of_own_order_with_its_articles_labels_and_chosen_columns(app, order_a, key_a, key_b, staff_user):
+    client = app.test_client()
+    body = client.get(f"{API}/{order_a.id}", headers=auth(key_a)).get_json()
+    result = body["result"]
+    assert body["id"] == order_a.id and result["reference"] == "A-SECRET-REF"
+    assert result["company"]["name"] == order_a.company.name and result["status"]["code"] == "in_review"
+    assert [i["serial_number"] for i in result["items"]] == [i.serial_number for i in order_a.items]
+    assert result["created_at"].endswith("Z")  # in UTC, marked as such
+    assert body["label_columns"]["items.serial_number"] == "Seriennummer" and body["show_title"] == "Auftrag"
+    english = client.get(f"{API}/{order_a.id}?_l_=en", headers=auth(key_a)).get_json()
+    assert english["label_columns"]["items.serial_number"] == "Serial number"
+    # columns of the caller's choice, and only the keys asked for
+    chosen = client.get(f"{API}/{order_a.id}?q=(columns:!(rma_number,status.code),keys:!(none))",
+                        headers=auth(key_a)).get_json()
+    assert chosen == {"id": order_a.id, "result": {"rma_number": order_a.rma_number, "status": {"code": "in_review"}}}
+    labels = client.get(f"{API}/{order_a.id}?q=(keys:!(show_title))", headers=auth(key_a)).get_json()
+    assert labels["show_title"] == "Auftrag" and "label_columns" not in labels and labels["result"] == result
+    # another company's key: as if it did not exist; staff: every order
+    assert client.get(f"{API}/{order_a.id}", headers=auth(key_b)).status_code == 404
+    assert client.get(f"{API}/999999", headers=auth(key_a)).status_code == 404
+    token = jwt_for(client, staff_user.email)
+    assert client.get(f"{API}/{order_a.id}", headers=auth(token)).get_json()["result"] == result
+
+
 def test_a_refused_file_stores_nothing(app, order_a, key_a):
     files_before = stored_files(app)
     response = app.test_client().post(

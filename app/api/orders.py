@@ -11,12 +11,14 @@ import functools
 
 from flask import current_app, request
 from flask_appbuilder.api import ModelRestApi, expose, protect, safe
+from flask_appbuilder.const import API_RESULT_RES_KEY, API_SELECT_COLUMNS_RIS_KEY
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from app.api.query import normalise_query_argument
 from app.api.schemas import OrderCreateSchema, utc
@@ -44,6 +46,13 @@ class CompanyScope(BaseFilter):
         if scope == ALL_COMPANIES:
             return query
         return query.filter(Order.company_id == scope)
+
+
+@functools.cache
+def _detail_statement():
+    """The order of the API's detail with what its show columns name (status, company, articles)."""
+    return select(Order).where(Order.id == bindparam("pk")).options(
+        joinedload(Order.status), joinedload(Order.company), joinedload(Order.items))
 
 
 def _no_value():
@@ -141,6 +150,25 @@ class OrderApi(ModelRestApi):
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
         blueprint.before_request(normalise_query_argument)
         return blueprint
+
+    # -- the detail: FAB's answer, from one statement built once ----------------------
+    def get_headless(self, pk, **kwargs):
+        """FAB's detail, with the order read by a statement built once per process. FAB builds its
+        query anew for each call (the joins of the show columns, the base filter), which cost more
+        than the database takes to answer it. A caller that picks its own columns
+        (``select_columns``) gets FAB's own way."""
+        args = kwargs.get("rison", {})
+        if args.get(API_SELECT_COLUMNS_RIS_KEY):
+            return super().get_headless(pk, **kwargs)
+        order = db.session.scalars(scope_orders(_detail_statement()), {"pk": pk}).unique().first()
+        if order is None:
+            return self.response_404()
+        response = {}
+        self.set_response_key_mappings(response, self.get, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
+        response["id"] = pk
+        response[API_RESULT_RES_KEY] = self.show_model_schema.dump(order, many=False)
+        self.pre_get(response)
+        return self.response(200, **response)
 
     # -- times in UTC, marked as such ---------------------------------------------
     def pre_get(self, data: dict) -> None:
