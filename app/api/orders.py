@@ -156,7 +156,7 @@ class OrderApi(ModelRestApi):
         """FAB's detail, with the order read by a statement built once per process. FAB builds its
         query anew for each call (the joins of the show columns, the base filter), which cost more
         than the database takes to answer it. A caller that picks its own columns
-        (``select_columns``) gets FAB's own way."""
+        (``columns`` in ``q``) gets FAB's own way."""
         args = kwargs.get("rison", {})
         if args.get(API_SELECT_COLUMNS_RIS_KEY):
             return super().get_headless(pk, **kwargs)
