@@ -58,18 +58,23 @@ def _user_statement(with_permissions: bool):
             .options(*options, joinedload(PortalUser.roles), joinedload(PortalUser.groups)))
 
 
-@cache
-def _role_permissions_statement():
-    """The (view, permission) names of the role named ``role``, built once per process."""
+def _role_permission_names():
+    """(view, permission) names with the roles that hold them (``assoc_permissionview_role``), to be
+    narrowed to some roles."""
     return (
         select(ViewMenu.name, Permission.name)
         .select_from(PermissionView)
         .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-        .join(Role, Role.id == assoc_permissionview_role.c.role_id)
         .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
         .join(Permission, Permission.id == PermissionView.permission_id)
-        .where(Role.name == bindparam("role"))
     )
+
+
+@cache
+def _role_permissions_statement():
+    """The (view, permission) names of the role named ``role``, built once per process."""
+    return (_role_permission_names().join(Role, Role.id == assoc_permissionview_role.c.role_id)
+            .where(Role.name == bindparam("role")))
 
 
 def refusal(user):
@@ -202,13 +207,7 @@ class PortalSecurityManager(SecurityManager):
         cache = g.setdefault("_portal_permissions", {})
         if key not in cache:
             rows = self.session.execute(
-                select(ViewMenu.name, Permission.name)
-                .select_from(PermissionView)
-                .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-                .join(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
-                .join(Permission, Permission.id == PermissionView.permission_id)
-                .where(assoc_permissionview_role.c.role_id.in_(key))
-            ).all()
+                _role_permission_names().where(assoc_permissionview_role.c.role_id.in_(key))).all()
             cache[key] = {(view, perm) for view, perm in rows}
         return (view_name, permission_name) in cache[key]
 
