@@ -3,8 +3,10 @@ per version (also when two come at once), and the company admin's quote settings
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select, update
@@ -58,6 +60,61 @@ def test_company_admin_sees_the_buttons_in_english_too(app, company_admin_a, ord
     page = text(_client_for(app, company_admin_a).get(f"/cc/orders/{order.id}"))
     assert "Accept quote" in page and "Reject quote" in page and "Return unrepaired" in page
     assert "€240.00" in page and "€285.60" in page and "Waiting for your decision." in page
+
+
+def test_the_order_page_reads_the_quote_with_its_lines_at_once(app, customer_client, company_a, customer_a,
+                                                             company_admin_a, staff_user):
+    """A long quote costs the page no more reads than a short one: the lines come with the quote in
+    one statement and find their articles among the order's; each line still names its article,
+    and an employee sees who accepted it."""
+    from sqlalchemy import event
+
+    from app.services import quotes
+
+    def page_statements(order):
+        statements = []
+
+        def seen(conn, cursor, statement, parameters, context, executemany):
+            statements.append(" ".join(statement.split()))
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            response = customer_client.get(f"/cc/orders/{order.id}")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        return response, statements
+
+    short_order = make_order(company_a, customer_a, items=2)
+    make_sent_quote(short_order, staff_user)
+    long_order = make_order(company_a, customer_a, items=2)
+    make_sent_quote(long_order, staff_user, lines=[
+        dict(text=f"Schritt {n}", quantity="1", unit_price=f"{n}.50",
+             item_id=long_order.items[n % 3].id if n % 3 < 2 else None) for n in range(12)])
+    _, short_statements = page_statements(short_order)
+    db.session.expire_all()
+    response, long_statements = page_statements(long_order)
+    html = response.get_data(as_text=True)
+    lines_table = html[html.index('id="quote-lines"'):].split("</table>")[0]
+    table = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", lines_table)))
+
+    assert len(long_statements) == len(short_statements), (short_statements, long_statements)
+    # the statements that read the quote or its lines (the order's own read only asks whether it has one)
+    quote_reads = [s for s in long_statements if "quote_line" in s or re.search(r"\bquote\.state\b", s.split(" FROM ")[0])]
+    assert len(quote_reads) == 1 and re.search(r"JOIN quote_line", quote_reads[0]), quote_reads
+    assert not [s for s in long_statements if re.search(r"FROM order_item WHERE order_item\.id =", s)]
+    first, second = long_order.items
+    for n in range(12):
+        assert f"Schritt {n}" in table and f"{n},50 €" in table
+    # each line with its article: article number, description, serial number
+    assert table.count(f"{first.article_number} · {first.description} · {first.serial_number}") == 4
+    assert table.count(f"{second.article_number} · {second.description} · {second.serial_number}") == 4
+
+    quote = quotes.current_quote(long_order.id)
+    quotes.decide(quote, company_admin_a, accept=True, po_number="PO-77")
+    db.session.commit()
+    db.session.expire_all()
+    page = text(page_statements(long_order)[0])
+    assert f"Angenommen von {company_admin_a.full_name}" in page and "PO-77" in page
 
 
 def test_a_draft_is_never_shown(customer_client, order, staff_user):

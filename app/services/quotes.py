@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 
 from flask import current_app
 from sqlalchemy import func, inspect, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
@@ -160,16 +160,23 @@ def draft_of(order: Order) -> Optional[Quote]:
     ).first()
 
 
-def current_quote(order_id: int, company_id: Optional[int] = None, with_lines: bool = False) -> Optional[Quote]:
+def current_quote(order_id: int, company_id: Optional[int] = None, with_lines: bool = False,
+                  articles_loaded: bool = False) -> Optional[Quote]:
     """The newest quote the customer has been sent (never a draft). With ``company_id``, only
     when the order belongs to that company (the portal's and the API's scoping); ``with_lines``
-    loads the lines, their articles and the decider with it (a page or an API answer)."""
+    loads the lines with it, in the same statement. A line's article comes with it too, unless
+    ``articles_loaded`` says the caller holds the order's articles already (the order page): the
+    lines then find theirs in the session. Who decided is read when asked for, from the session
+    when it is the reader."""
     stmt = select(Quote).where(Quote.order_id == order_id, Quote.state != QUOTE_DRAFT)
     if company_id is not None:
         stmt = stmt.where(Quote.company_id == company_id)
-    if with_lines:
-        stmt = stmt.options(selectinload(Quote.lines).joinedload(QuoteLine.item), joinedload(Quote.decided_by))
-    return db.session.scalars(stmt.order_by(Quote.version.desc()).limit(1)).first()
+    stmt = stmt.order_by(Quote.version.desc()).limit(1)
+    if not with_lines:
+        return db.session.scalars(stmt).first()
+    lines = joinedload(Quote.lines)
+    stmt = stmt.options(lines if articles_loaded else lines.joinedload(QuoteLine.item))
+    return db.session.scalars(stmt).unique().first()
 
 
 def may_decide(user) -> bool:

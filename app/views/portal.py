@@ -44,7 +44,7 @@ def render_order_page(view, order, *, upload_form=None, message_form=None, accep
         .options(joinedload(OrderMessage.author))
         .order_by(OrderMessage.created_at, OrderMessage.id)
     ).all() if getattr(order, "page_has_messages", True) else []
-    quote = (quotes.current_quote(order.id, current_company_id(), with_lines=True)
+    quote = (quotes.current_quote(order.id, current_company_id(), with_lines=True, articles_loaded=True)
              if getattr(order, "page_has_quote", True) else None)
     can_decide = quote is not None and quotes.decidable(quote) and quotes.may_decide(g.user)
     return view.render_template(
