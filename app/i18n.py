@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from functools import lru_cache
 
 import flask_babel
@@ -62,22 +63,56 @@ def format_file_size(size) -> str:
 
 
 def format_money(amount, currency: str = "EUR") -> str:
-    """An amount of money in the reader's locale ("1.234,50 €" in German, "€1,234.50" in English):
-    Babel's ``format_currency`` with the locale's pattern looked up once (a 30-line quote shows 63
-    amounts, and the lookup was half of each)."""
+    """An amount of money in the reader's locale ("1.234,50 €" in German, "€1,234.50" in English),
+    as Babel's ``format_currency`` writes it (a 30-line quote shows 63 amounts)."""
     locale = get_locale()
-    return _currency_pattern(locale).apply(amount if amount is not None else 0, locale, currency=currency or "EUR")
+    currency = currency or "EUR"
+    value = amount if isinstance(amount, Decimal) else Decimal(str(amount if amount is not None else 0))
+    compiled = _money_format(locale, currency)
+    if compiled is None:
+        return locale.currency_formats["standard"].apply(value, locale, currency=currency)
+    return _apply_money(compiled, value)
 
 
-@lru_cache(maxsize=16)
-def _currency_pattern(locale: Locale):
-    return locale.currency_formats["standard"]
+# Babel reads the locale's symbols and the currency's digits again for every amount, and walks
+# the digits in Python. For a pattern that only groups by threes, the same text comes from
+# Python's own decimal formatting with Babel's symbols put in: compiled once per locale and
+# currency, and only used when it writes the probes below exactly as Babel does (Babel otherwise).
+_MONEY_PROBES = (Decimal("1234567.891"), Decimal("-1234567.895"), Decimal("0.5"), Decimal("-0"), Decimal("0"))
+
+
+@lru_cache(maxsize=32)
+def _money_format(locale: Locale, currency: str):
+    pattern = locale.currency_formats["standard"]
+    affixes = (*pattern.prefix, *pattern.suffix)
+    if (pattern.scale or pattern.exp_prec or "@" in pattern.pattern or pattern.grouping != (3, 3)
+            or pattern.int_prec[0] != 1 or any("'" in affix or "¤¤¤" in affix for affix in affixes)):
+        return None
+    symbol = numbers.get_currency_symbol(currency, locale)
+
+    def affix(text: str) -> str:
+        return text.replace("¤¤", currency.upper()).replace("¤", symbol)
+
+    compiled = (
+        f",.{numbers.get_currency_precision(currency)}f",
+        str.maketrans({",": numbers.get_group_symbol(locale), ".": numbers.get_decimal_symbol(locale)}),
+        (affix(pattern.prefix[0]), affix(pattern.suffix[0])),
+        (affix(pattern.prefix[1]), affix(pattern.suffix[1])),
+    )
+    if any(_apply_money(compiled, probe) != pattern.apply(probe, locale, currency=currency)
+           for probe in _MONEY_PROBES):
+        return None
+    return compiled
+
+
+def _apply_money(compiled, value: Decimal) -> str:
+    spec, separators, positive, negative = compiled
+    prefix, suffix = negative if value.is_signed() else positive
+    return prefix + format(abs(value), spec).translate(separators) + suffix
 
 
 def format_percent_rate(rate) -> str:
     """A rate given in percent (19 → "19 %" in German, "19%" in English)."""
-    from decimal import Decimal
-
     from flask_babel import format_percent
 
     # the locale's own pattern (German puts a space before %), with up to two decimals (7.5 %)

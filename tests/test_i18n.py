@@ -269,6 +269,39 @@ def test_the_list_filters_format_dates_and_numbers_exactly_as_babel_does(app, la
         assert i18n.format_datetime(None, "short") == i18n.format_date(None) == ""
 
 
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_money_is_written_exactly_as_babel_writes_it(app, language):
+    """Quotes and approval limits show amounts as Babel's ``format_currency`` writes them in the
+    reader's locale: signs, zero, rounding half to even at the cent, thousands, whole units (JPY),
+    other currencies, and a locale whose pattern the compiled form does not cover (Babel writes it)."""
+    import random
+    from decimal import Decimal
+
+    from babel import Locale, numbers
+    from flask_babel import force_locale
+
+    from app import i18n
+
+    random.seed(16)
+    amounts = [None, 0, 1, -1, 2.675, 0.1, "12.5", Decimal("0"), Decimal("-0"), Decimal("-0.00"), Decimal("0.005"),
+               Decimal("0.015"), Decimal("0.025"), Decimal("-999.995"), Decimal("999.995"), Decimal("1E+3"),
+               Decimal("5E-10"), Decimal("12345678901.235"), Decimal("1234567.891")]
+    amounts += [Decimal(random.randint(-10**10, 10**10)) / Decimal(10) ** random.randint(0, 4) for _ in range(500)]
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        for currency in ("EUR", "USD", "CHF", "GBP", "JPY", "KWD", None):
+            for amount in amounts:
+                expected = numbers.format_currency(Decimal(str(amount if amount is not None else 0)),
+                                                   currency or "EUR", locale=language)
+                assert i18n.format_money(amount, currency) == expected, (amount, currency)
+        # what each reader sees on a quote
+        assert i18n.format_money(Decimal("1234.5")) == ("1.234,50\xa0€" if language == "de" else "€1,234.50")
+        assert i18n.format_money(Decimal("-0.004"), "JPY") == ("-0\xa0¥" if language == "de" else "-¥0")
+        # Indian grouping (lakh, crore) is not the compiled form's: Babel writes it
+        assert i18n._money_format(Locale.parse("en_IN"), "INR") is None
+        with force_locale("en_IN"):
+            assert i18n.format_money(Decimal("12345678.5"), "INR") == "₹1,23,45,678.50"
+
+
 def test_days_and_numbers_formatted_before_come_out_in_each_readers_locale(app):
     """A day or number formatted once is kept per locale: the next reader in the other language, or a
     mail forced into it, gets their own format, not the first reader's."""
