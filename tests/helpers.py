@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 
@@ -16,9 +17,32 @@ def upload(name: str, content: bytes = PDF):
 
 def text(response) -> str:
     """The visible text of a page (tags removed, entities decoded, spaces folded)."""
-    html = response.get_data(as_text=True)
+    return html_text(response.get_data(as_text=True))
+
+
+def html_text(html: str) -> str:
+    """The visible text of a page or a piece of one."""
     html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+@contextmanager
+def statements_seen():
+    """The SQL statements sent while the block runs, each on one line."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
 
 
 def stored_files(app) -> list[Path]:

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Attachment, Order, OrderItem, OrderStatus
 from app.services.orders import change_status
 from tests.factories import make_order
-from tests.helpers import PDF, PNG, new_order_data, stored_files, text, upload
+from tests.helpers import PDF, PNG, new_order_data, statements_seen, stored_files, text, upload
 
 
 def count(model):
@@ -454,26 +454,15 @@ def test_the_order_page_asks_for_messages_and_a_quote_only_when_the_order_has_th
                                                                                    company_a, customer_a):
     """Most orders have no messages and no quote: their page does not look for them (one query each
     fewer), and shows them as soon as there are some."""
-    from sqlalchemy import event
-
     order = make_order(company_a, customer_a)
-    statements = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Nur intern", "internal": "y"})
-        statements.clear()
+    staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Nur intern", "internal": "y"})
+    with statements_seen() as statements:
         page = text(customer_client.get(f"/cc/orders/{order.id}"))
-        assert order.rma_number in page and "Nur intern" not in page
-        assert not [s for s in statements if s.startswith(("SELECT order_message.", "SELECT quote."))], statements
+    assert order.rma_number in page and "Nur intern" not in page
+    assert not [s for s in statements if s.startswith(("SELECT order_message.", "SELECT quote."))], statements
 
-        staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Das Gerät ist repariert."})
-        statements.clear()
+    staff_client.post(f"/backend/orders/{order.id}/messages", data={"body": "Das Gerät ist repariert."})
+    with statements_seen() as statements:
         page = text(customer_client.get(f"/cc/orders/{order.id}"))
-        assert "Das Gerät ist repariert." in page and "Nur intern" not in page
-        assert [s for s in statements if s.startswith("SELECT order_message.")], statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    assert "Das Gerät ist repariert." in page and "Nur intern" not in page
+    assert [s for s in statements if s.startswith("SELECT order_message.")], statements

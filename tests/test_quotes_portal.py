@@ -6,7 +6,6 @@ import datetime as dt
 import re
 import threading
 from decimal import Decimal
-from html import unescape
 
 import pytest
 from sqlalchemy import func, select, update
@@ -16,7 +15,7 @@ from app.models import AuditEvent, Company, OutgoingMail, PortalUser, Quote, Sta
 from app.security import roles
 from tests.conftest import _client_for
 from tests.factories import make_order, make_sent_quote, make_user
-from tests.helpers import text
+from tests.helpers import html_text, statements_seen, text
 
 
 def audit_actions():
@@ -67,21 +66,11 @@ def test_the_order_page_reads_the_quote_with_its_lines_at_once(app, customer_cli
     """A long quote costs the page no more reads than a short one: the lines come with the quote in
     one statement and find their articles among the order's; each line still names its article,
     and an employee sees who accepted it."""
-    from sqlalchemy import event
-
     from app.services import quotes
 
     def page_statements(order):
-        statements = []
-
-        def seen(conn, cursor, statement, parameters, context, executemany):
-            statements.append(" ".join(statement.split()))
-
-        event.listen(db.engine, "before_cursor_execute", seen)
-        try:
+        with statements_seen() as statements:
             response = customer_client.get(f"/cc/orders/{order.id}")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", seen)
         return response, statements
 
     short_order = make_order(company_a, customer_a, items=2)
@@ -95,7 +84,7 @@ def test_the_order_page_reads_the_quote_with_its_lines_at_once(app, customer_cli
     response, long_statements = page_statements(long_order)
     html = response.get_data(as_text=True)
     lines_table = html[html.index('id="quote-lines"'):].split("</table>")[0]
-    table = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", lines_table)))
+    table = html_text(lines_table)
 
     assert len(long_statements) == len(short_statements), (short_statements, long_statements)
     # the statements that read the quote or its lines (the order's own read only asks whether it has one)
