@@ -90,7 +90,7 @@ def test_opening_the_editor_again_continues_the_draft(staff_client, order):
     ("lines-0-unit_price", "NaN", "Bitte geben Sie eine Zahl ein."),
     ("lines-0-text", "", "Bitte beschreiben Sie die Position."),
     ("vat_rate", "150", "Der MwSt.-Satz muss zwischen 0 und 100 % liegen."),
-    ("valid_until", (dt.date.today() - dt.timedelta(days=1)).isoformat(),
+    ("valid_until", (_today() - dt.timedelta(days=1)).isoformat(),
      "Das Datum darf nicht in der Vergangenheit liegen."),
     ("valid_until", "", "Bitte geben Sie ein Datum ein."),
 ])
