@@ -44,7 +44,7 @@ def measure_devices(bench, n: int, warmup: int) -> dict:
 
 
 def _measure_search_service(bench, prefixes: list[str], n: int, warmup: int):
-    from bench.run import Stats
+    from bench.run import Stats, turn
     from app.extensions import db
     from app.services import devices
 
@@ -65,4 +65,5 @@ def _measure_search_service(bench, prefixes: list[str], n: int, warmup: int):
                 stats.statuses.add(200)
                 stats.size = len(found)
         db.session.remove()
+    turn()
     return stats

@@ -17,7 +17,7 @@ def _make_quoted_orders(bench, count: int, lines: int) -> list[int]:
     from sqlalchemy import update
 
     from app.extensions import db
-    from app.models import Company, PortalUser
+    from app.models import Company, PortalUser, utcnow
     from app.services import quotes
     from app.services.orders import create_portal_order
 
@@ -38,7 +38,7 @@ def _make_quoted_orders(bench, count: int, lines: int) -> list[int]:
                          unit_price=f"{12.5 + i * 3.75:.2f}", item_id=order.items[i % 3].id if i % 2 else None)
                     for i in range(lines)]
             quote = quotes.save_draft(order, staff, lines=rows, vat_rate=Decimal("19"),
-                                      valid_until=dt.date.today() + dt.timedelta(days=14), note="Bench")
+                                      valid_until=utcnow().date() + dt.timedelta(days=14), note="Bench")
             quotes.send(quote, staff)
             ids.append(order.id)
         db.session.commit()
@@ -72,7 +72,7 @@ def measure_quotes(bench, n: int, warmup: int) -> dict:
 
 def _measure_changing(bench, name: str, n: int, warmup: int, body, current):
     """Like Bench.measure for a POST whose URL names a different order each time."""
-    from bench.run import Stats
+    from bench.run import Stats, turn
 
     stats = Stats(name)
     for i in range(n + warmup):
@@ -88,4 +88,5 @@ def _measure_changing(bench, name: str, n: int, warmup: int, body, current):
             stats.statuses.add(response.status_code)
             stats.size = len(response.data)
         response.close()
+    turn()
     return stats

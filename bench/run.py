@@ -40,6 +40,7 @@ MB = 1024 * 1024
 SLOW_S = 1.0  # a scenario whose first warm-up request takes longer gets no further warm-up
 BUDGET_S = 45.0  # a scenario stops after this many seconds once it has MIN_N requests (only slow ones do)
 SETTINGS = {"budget_s": BUDGET_S}  # --budget
+RESULTS_PG = Path(__file__).resolve().parent / "results-postgresql.json"
 MIN_N = 5
 VANILLA_TIMEOUT_S = 60.0  # the plain FAB view runs in its own process, stopped after this
 VANILLA_MEM_MB = 6144  # ... and with at most this much address space
@@ -122,6 +123,22 @@ def calibrate() -> float:
         sum(i * i for i in range(300_000))
         times.append((time.perf_counter() - t) * 1000)
     return round(statistics.median(times), 1)
+
+
+class _AloneBaton:
+    """A run on its own never waits (see bench/paired.py for the run that takes turns)."""
+
+    def turn(self) -> None:
+        pass
+
+
+BATON = _AloneBaton()
+
+
+def turn() -> None:
+    """The end of one scenario's measurement: with ``--paired`` the other database's run measures
+    its same scenario now, while this one waits."""
+    BATON.turn()
 
 
 def quiet_logs() -> None:
@@ -261,6 +278,7 @@ class Bench:
                 stats.limited = True
                 break
             one(True)
+        turn()
         return stats
 
     def sql_of(self, who: str, url: str) -> int:
@@ -817,6 +835,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", metavar="SCENARIO", help="cProfile a few requests of one scenario: "
                         "portal_list, portal_detail, create_order, staff_list[_status|_company|_search], "
                         "vanilla_staff_list, floor_list (with --n requests, default 5)")
+    parser.add_argument("--paired", action="store_true",
+                        help="SQLite and DATABASE_URL's PostgreSQL taking turns scenario by scenario (bench/paired.py); "
+                             "writes bench/results.json and bench/results-postgresql.json")
     parser.add_argument("--profile-db", default="1m", choices=list(build_db.SHAPES))
     # internal: the probe processes
     parser.add_argument("--vanilla-probe", metavar="META_JSON", help=argparse.SUPPRESS)
@@ -824,7 +845,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     SETTINGS["budget_s"] = args.budget
-    workdir = build_db.DATA_DIR / "run"
+    if args.paired:
+        from bench.paired import run_paired
+
+        if not os.environ.get("DATABASE_URL"):
+            parser.error("--paired measures SQLite against PostgreSQL: set DATABASE_URL")
+        rest = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--paired"]
+        return run_paired(rest, os.environ["DATABASE_URL"], RESULTS, RESULTS_PG)
+    # a run of its own per backend: `--paired` runs both at once
+    workdir = build_db.DATA_DIR / ("run-pg" if os.environ.get("DATABASE_URL") else "run")
 
     if args.vanilla_probe:
         import resource
