@@ -212,8 +212,19 @@ def _number_pattern(format: str):
 
 
 def format_decimal(value, format: str | None = None) -> str:
-    """A decimal number after ``format`` ("#,##0.##"), in the reader's locale."""
-    return numbers.format_decimal(value, format=_number_pattern(format) if format else None, locale=get_locale())
+    """A decimal number after ``format`` ("#,##0.##"), in the reader's locale. Whole numbers and
+    decimals recur (a quote's quantities): their text is kept, as Babel writes equal values alike."""
+    locale = get_locale()
+    kind = type(value)
+    if not (kind is int or (kind is Decimal and value.is_finite())):
+        return numbers.format_decimal(value, format=_number_pattern(format) if format else None, locale=locale)
+    # -0 equals 0 but is written "-0"
+    key = (value, kind is Decimal and value.is_signed(), format or "d", _locale_key(locale))
+    text = _FORMATTED.get(key)
+    if text is None:
+        text = _remember(key, numbers.format_decimal(value, format=_number_pattern(format) if format else None,
+                                                     locale=locale))
+    return text
 
 
 def _catalogue():

@@ -302,6 +302,31 @@ def test_money_is_written_exactly_as_babel_writes_it(app, language):
             assert i18n.format_money(Decimal("12345678.5"), "INR") == "₹1,23,45,678.50"
 
 
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_quantities_are_written_as_babel_writes_them_the_second_time_too(app, language):
+    """A quote's quantities recur, and their text is kept: each value, asked twice and in any order,
+    reads as Babel writes it (-0 stays "-0", 1.50 and 1.5 alike, 10 as 1E+1)."""
+    import random
+    from decimal import Decimal
+
+    from babel import numbers
+
+    from app import i18n
+
+    random.seed(3)
+    values = [0, 1, -1, 1234567, Decimal("0"), Decimal("-0"), Decimal("-0.00"), Decimal("1.50"), Decimal("1.5"),
+              Decimal("1E+1"), Decimal("10"), Decimal("0.125"), Decimal("0.135"), Decimal("NaN"), 2.5, None]
+    values += [Decimal(random.randint(-10**7, 10**7)) / Decimal(10) ** random.randint(0, 3) for _ in range(200)]
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        for pattern in ("#,##0.##", "#,##0.#", "0.00", None):
+            for value in values + list(reversed(values)):
+                if value is None:
+                    continue
+                expected = numbers.format_decimal(value, format=pattern, locale=language)
+                assert i18n.format_decimal(value, pattern) == expected, (value, pattern)
+        assert i18n.format_decimal(Decimal("1234.5"), "#,##0.##") == ("1.234,5" if language == "de" else "1,234.5")
+
+
 def test_days_and_numbers_formatted_before_come_out_in_each_readers_locale(app):
     """A day or number formatted once is kept per locale: the next reader in the other language, or a
     mail forced into it, gets their own format, not the first reader's."""
