@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Attachment, Order, OrderItem, OrderStatus
 from app.services.orders import change_status
-from tests.factories import make_order
+from tests.factories import make_order, make_user
 from tests.helpers import PDF, PNG, new_order_data, statements_seen, stored_files, text, upload
 
 
@@ -466,3 +466,17 @@ def test_the_order_page_asks_for_messages_and_a_quote_only_when_the_order_has_th
         page = text(customer_client.get(f"/cc/orders/{order.id}"))
     assert "Das Gerät ist repariert." in page and "Nur intern" not in page
     assert [s for s in statements if s.startswith("SELECT order_message.")], statements
+
+
+def test_the_order_page_and_export_read_of_the_creator_only_the_name(app, customer_client, company_a, customer_a):
+    """The order page and the CSV export show who created an order: they read that person's name and
+    e-mail address, not the password hash or the 2FA secret (less read, and less to leak)."""
+    colleague = make_user(company_a, email="kollegin@example.com", first_name="Karin", last_name="Kollegin")
+    order = make_order(company_a, colleague)
+    for url in (f"/cc/orders/{order.id}", "/cc/orders/export.csv"):
+        with statements_seen() as statements:
+            response = customer_client.get(url)
+        assert response.status_code == 200 and "Karin Kollegin" in response.get_data(as_text=True)
+        reads = [s for s in statements if "repair_order" in s and "ab_user_1" in s]
+        assert reads, statements
+        assert not [s for s in reads if "ab_user_1.password" in s or "ab_user_1.totp_secret" in s], reads

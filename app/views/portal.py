@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import QUOTE_SENT, utcnow
 from app.models import PAGE_SIZES, Order, OrderItem, OrderMessage, OrderStatus, PortalUser
 from app.security.scoping import attachment_or_404, company_orders, current_company_id, order_or_404, \
-    order_page_or_404, require_company
+    order_page_or_404, require_company, with_creator_name
 from app.services import export, files, idempotency, notify, quotes, turnaround
 from app.services.orders import create_portal_order
 from app.services.slip import render_slip
@@ -185,7 +185,7 @@ class PortalOrderView(BaseView):
         args = self._list_args()
         db.session.scalars(select(OrderStatus)).all()  # every order's status from the session
         stmt = self._sorted(self._filtered(args["q"], args["status_id"]), args["sort"], args["direction"])
-        stmt = stmt.options(joinedload(Order.created_by))
+        stmt = stmt.options(with_creator_name())
         header = [_("RMA number"), _("Reference number"), _("Date"), _("Created by"), _("Articles"), _("Status")]
         rows = ([o.rma_number, o.reference, export.when(o.created_at),
                  o.created_by.full_name if o.created_by else "", o.item_count, o.status.label]
