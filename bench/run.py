@@ -39,7 +39,8 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 MB = 1024 * 1024
 SLOW_S = 1.0  # a scenario whose first warm-up request takes longer gets no further warm-up
 BUDGET_S = 45.0  # a scenario stops after this many seconds once it has MIN_N requests (only slow ones do)
-SETTINGS = {"budget_s": BUDGET_S}  # --budget
+# --budget; turn_every: with --paired, the other run's turn comes after this many timed requests too
+SETTINGS = {"budget_s": BUDGET_S, "turn_every": 0}
 RESULTS_PG = Path(__file__).resolve().parent / "results-postgresql.json"
 MIN_N = 5
 VANILLA_TIMEOUT_S = 60.0  # the plain FAB view runs in its own process, stopped after this
@@ -136,8 +137,8 @@ BATON = _AloneBaton()
 
 
 def turn() -> None:
-    """The end of one scenario's measurement: with ``--paired`` the other database's run measures
-    its same scenario now, while this one waits."""
+    """The end of one scenario's measurement, or of a block of its requests: with ``--paired`` the
+    other database's run measures the same now, while this one waits."""
     BATON.turn()
 
 
@@ -278,6 +279,11 @@ class Bench:
                 stats.limited = True
                 break
             one(True)
+            done = len(stats.times_ms)
+            if SETTINGS["turn_every"] and done % SETTINGS["turn_every"] == 0 and done < n:
+                # the other run measures a block of its own now; back here, one untimed request first
+                turn()
+                one(False)
         turn()
         return stats
 
@@ -836,7 +842,7 @@ def main(argv: list[str] | None = None) -> int:
                         "portal_list, portal_detail, create_order, staff_list[_status|_company|_search], "
                         "vanilla_staff_list, floor_list (with --n requests, default 5)")
     parser.add_argument("--paired", action="store_true",
-                        help="SQLite and DATABASE_URL's PostgreSQL taking turns scenario by scenario (bench/paired.py); "
+                        help="SQLite and DATABASE_URL's PostgreSQL taking turns every 10 requests (bench/paired.py); "
                              "writes bench/results.json and bench/results-postgresql.json")
     parser.add_argument("--profile-db", default="1m", choices=list(build_db.SHAPES))
     # internal: the probe processes

@@ -68,3 +68,38 @@ def test_the_table_names_each_target_postgresql_misses_where_sqlite_meets_it():
     assert lines[-1] == "PostgreSQL meets every target SQLite meets: no: 11 order page with a 30-line quote"
     pg[2] = ["11 order page with a 30-line quote", "14.0 ms", "<= 15 ms", "PASS"]
     assert side_by_side(sqlite, pg, [10.0, 9.4]).splitlines()[-1] == "PostgreSQL meets every target SQLite meets: yes"
+
+
+def test_a_scenario_hands_over_after_each_block_of_requests(monkeypatch):
+    """With --paired, a scenario of 40 requests is measured in four blocks of 10, the other run's
+    blocks in between; back from the other run, one request is not timed."""
+    from types import SimpleNamespace
+
+    from bench import run
+
+    events = []
+
+    class Response:
+        status_code, data = 200, b"ok"
+
+        def close(self):
+            pass
+
+    def request(who, method, url, **kwargs):
+        events.append("request")
+        bench.last_cpu = 0.001
+        return Response(), 0.005, 3
+
+    monkeypatch.setattr(run, "BATON", SimpleNamespace(turn=lambda: events.append("turn")))
+    monkeypatch.setitem(run.SETTINGS, "turn_every", 10)
+    bench = run.Bench.__new__(run.Bench)
+    bench.request = request
+    stats = bench.measure("portal_list", "company_admin", "/cc/orders/", n=40, warmup=3)
+    assert len(stats.times_ms) == 40
+    assert events == (["request"] * 13 + ["turn"] + ["request"] * 11 + ["turn"] + ["request"] * 11 + ["turn"]
+                      + ["request"] * 11 + ["turn"])
+
+    events.clear()
+    monkeypatch.setitem(run.SETTINGS, "turn_every", 0)  # alone: one turn (a no-op) at the end
+    bench.measure("portal_list", "company_admin", "/cc/orders/", n=40, warmup=3)
+    assert events == ["request"] * 43 + ["turn"]
