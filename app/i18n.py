@@ -216,15 +216,15 @@ def format_decimal(value, format: str | None = None) -> str:
     decimals recur (a quote's quantities): their text is kept, as Babel writes equal values alike."""
     locale = get_locale()
     kind = type(value)
-    if not (kind is int or (kind is Decimal and value.is_finite())):
-        return numbers.format_decimal(value, format=_number_pattern(format) if format else None, locale=locale)
-    # -0 equals 0 but is written "-0"
-    key = (value, kind is Decimal and value.is_signed(), format or "d", _locale_key(locale))
-    text = _FORMATTED.get(key)
-    if text is None:
-        text = _remember(key, numbers.format_decimal(value, format=_number_pattern(format) if format else None,
-                                                     locale=locale))
-    return text
+    key = None
+    if kind is int or (kind is Decimal and value.is_finite()):
+        # -0 equals 0 but is written "-0"
+        key = (value, kind is Decimal and value.is_signed(), format or "d", _locale_key(locale))
+        text = _FORMATTED.get(key)
+        if text is not None:
+            return text
+    text = numbers.format_decimal(value, format=_number_pattern(format) if format else None, locale=locale)
+    return text if key is None else _remember(key, text)
 
 
 def _catalogue():

@@ -1,6 +1,7 @@
 """Small helpers for the tests: files, page text."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from contextlib import contextmanager
@@ -9,6 +10,14 @@ from pathlib import Path
 
 PDF = b"%PDF-1.4\n% test document\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def today() -> dt.date:
+    """Today as the services see it (UTC), read when the test runs: a run that passes midnight must
+    not compare against the day a module was imported."""
+    from app.models import utcnow
+
+    return utcnow().date()
 
 
 def upload(name: str, content: bytes = PDF):

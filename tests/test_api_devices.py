@@ -7,17 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Device, utcnow
+from app.models import Device
 from tests.factories import make_order
+from tests.helpers import today
 from tests.test_api import auth, create_key, jwt_for, key_a, key_b  # noqa: F401 (fixtures)
 
 DEVICES = "/api/v1/devices"
-
-
-def _today() -> dt.date:
-    """Today as the service sees it, read when the test runs: a run that passes midnight must not
-    compare against the day the module was imported."""
-    return utcnow().date()
 
 
 def _device(company, serial, **kw):
@@ -38,8 +33,8 @@ def _rows(company_id) -> list[tuple]:
 def register_a(app, company_a):
     return [
         _device(company_a, "A-100", description="Scanner", article_number="SC-1",
-                warranty_until=_today() + dt.timedelta(days=10)),
-        _device(company_a, "A-200", description="Printer", warranty_until=_today() - dt.timedelta(days=1)),
+                warranty_until=today() + dt.timedelta(days=10)),
+        _device(company_a, "A-200", description="Printer", warranty_until=today() - dt.timedelta(days=1)),
         _device(company_a, "A-300", description="Old scanner", active=False),
     ]
 
@@ -50,7 +45,7 @@ def test_list_is_the_companys_register_with_filters_and_paging(app, register_a, 
     body = client.get(f"{DEVICES}/", headers=auth(key_a)).get_json()
     assert body["count"] == 3 and [d["serial_number"] for d in body["result"]] == ["A-100", "A-200", "A-300"]
     assert [d["warranty"] for d in body["result"]] == ["in", "expired", "unknown"]
-    assert body["result"][0]["warranty_until"] == (_today() + dt.timedelta(days=10)).isoformat()
+    assert body["result"][0]["warranty_until"] == (today() + dt.timedelta(days=10)).isoformat()
     assert body["result"][0]["created_at"].endswith("Z")
 
     def serials(query):
@@ -130,7 +125,7 @@ def test_put_replaces_patch_changes_only_what_is_sent(app, register_a, key_a):
     device = register_a[0]
     response = client.patch(f"{DEVICES}/{device.id}", headers=auth(key_a), json={"active": False, "note": "retired"})
     assert response.status_code == 200, response.get_json()
-    assert _rows(device.company_id)[0] == ("A-100", "Scanner", "SC-1", _today() + dt.timedelta(days=10), False, None,
+    assert _rows(device.company_id)[0] == ("A-100", "Scanner", "SC-1", today() + dt.timedelta(days=10), False, None,
                                            "retired")
     response = client.put(f"{DEVICES}/{device.id}", headers=auth(key_a),
                           json={"serial_number": "A-101", "description": "Scanner 2"})

@@ -8,12 +8,7 @@ from app.models import Device, OrderStatus, utcnow
 from app.services import devices
 from app.services.orders import change_status
 from tests import factories
-
-
-def _today() -> dt.date:
-    """Today as the service sees it, read when the test runs: a run that passes midnight must not
-    compare against the day the module was imported."""
-    return utcnow().date()
+from tests.helpers import today
 
 
 def _device(company, serial, **kw):
@@ -47,15 +42,15 @@ def test_search_is_scoped_and_starts_first(app, company_a, company_b):
 
 
 def test_new_articles_get_the_warranty_of_the_register(app, company_a, customer_a):
-    _device(company_a, "SN-IN", warranty_until=_today() + dt.timedelta(days=30))
-    _device(company_a, "SN-OUT", warranty_until=_today() - dt.timedelta(days=1))
+    _device(company_a, "SN-IN", warranty_until=today() + dt.timedelta(days=30))
+    _device(company_a, "SN-OUT", warranty_until=today() - dt.timedelta(days=1))
     _device(company_a, "SN-UNKNOWN")
     states = {}
     for serial in ("SN-IN", "SN-OUT", "SN-UNKNOWN", "SN-NOT-REGISTERED"):
         item = _order(company_a, customer_a, serial).items[0]
         states[serial] = (item.in_warranty, item.warranty_until)
-    assert states["SN-IN"] == (True, _today() + dt.timedelta(days=30))
-    assert states["SN-OUT"] == (False, _today() - dt.timedelta(days=1))
+    assert states["SN-IN"] == (True, today() + dt.timedelta(days=30))
+    assert states["SN-OUT"] == (False, today() - dt.timedelta(days=1))
     assert states["SN-UNKNOWN"] == (None, None) and states["SN-NOT-REGISTERED"] == (None, None)
 
 

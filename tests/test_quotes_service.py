@@ -9,16 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, OutgoingMail, Quote, utcnow
+from app.models import AuditEvent, OutgoingMail, Quote
 from app.services import quotes, turnaround
 from app.services.quotes import QuoteConflict, QuoteInvalid
 from tests import factories
-
-
-def _today() -> dt.date:
-    """Today as the service sees it, read when the test runs: a run that passes midnight must not
-    compare against the day the module was imported."""
-    return utcnow().date()
+from tests.helpers import today
 
 
 def _lines(*rows):
@@ -27,7 +22,7 @@ def _lines(*rows):
 
 def _draft(order, staff, rows=(("Diagnosis", "1", "49.00"),), **kw):
     kw.setdefault("vat_rate", Decimal("19"))
-    kw.setdefault("valid_until", _today() + dt.timedelta(days=14))
+    kw.setdefault("valid_until", today() + dt.timedelta(days=14))
     kw.setdefault("note", None)
     return quotes.save_draft(order, staff, lines=_lines(*rows), **kw)
 
@@ -71,7 +66,7 @@ def test_limits_of_a_quote(app, company_a, customer_a, staff_user):
         _draft(order, staff_user, rows=[("Part", "1", "1")] * 101)
     assert too_many.value.field == "lines"
     with pytest.raises(QuoteInvalid) as past:
-        _draft(order, staff_user, valid_until=_today() - dt.timedelta(days=1))
+        _draft(order, staff_user, valid_until=today() - dt.timedelta(days=1))
     assert past.value.field == "valid_until"
     with pytest.raises(QuoteInvalid) as rate:
         _draft(order, staff_user, vat_rate=Decimal("150"))
@@ -80,7 +75,7 @@ def test_limits_of_a_quote(app, company_a, customer_a, staff_user):
     with pytest.raises(QuoteInvalid) as foreign_item:
         quotes.save_draft(order, staff_user, lines=[dict(text="x", quantity=1, unit_price=1,
                                                          item_id=other.items[0].id)],
-                          vat_rate=Decimal("19"), valid_until=_today(), note=None)
+                          vat_rate=Decimal("19"), valid_until=today(), note=None)
     assert foreign_item.value.field == "lines-0-item_id"
     db.session.rollback()
     assert db.session.scalars(select(Quote)).all() == []
@@ -194,9 +189,9 @@ def test_may_decide(app, company_a, customer_a, company_admin_a, staff_user):
 
 def test_deadlines_remind_and_report_once(app, company_a, customer_a, company_admin_a, staff_user):
     order = factories.make_order(company_a, customer_a)
-    quote = quotes.send(_draft(order, staff_user, valid_until=_today() + dt.timedelta(days=10)), staff_user)
+    quote = quotes.send(_draft(order, staff_user, valid_until=today() + dt.timedelta(days=10)), staff_user)
     db.session.commit()
-    assert quotes.run_deadlines(_today()) == {"reminded": 0, "expired": 0}
+    assert quotes.run_deadlines(today()) == {"reminded": 0, "expired": 0}
     soon = quote.valid_until - dt.timedelta(days=2)
     assert quotes.run_deadlines(soon) == {"reminded": 1, "expired": 0}
     assert quotes.run_deadlines(soon) == {"reminded": 0, "expired": 0}
@@ -242,7 +237,7 @@ def test_due_date_and_waiting_for_the_customer(app, company_a, customer_a, compa
 
 def test_the_cron_command_mails_each_reminder_once(app, company_a, customer_a, company_admin_a, staff_user):
     order = factories.make_order(company_a, customer_a)
-    quote = quotes.send(_draft(order, staff_user, valid_until=_today() + dt.timedelta(days=10)), staff_user)
+    quote = quotes.send(_draft(order, staff_user, valid_until=today() + dt.timedelta(days=10)), staff_user)
     db.session.commit()
     soon = (quote.valid_until - dt.timedelta(days=1)).isoformat()
     runner = app.test_cli_runner()

@@ -9,18 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Company, Order, OutgoingMail, PortalUser, Quote, QuoteLine, utcnow
+from app.models import AuditEvent, Company, Order, OutgoingMail, PortalUser, Quote, QuoteLine
 from app.security import roles
 from tests.factories import make_order, make_user
-from tests.helpers import text
-
-
-def _today():
-    return utcnow().date()
+from tests.helpers import text, today
 
 
 def _form(lines, vat_rate="19", valid_until=None, note="", **extra):
-    data = {"vat_rate": vat_rate, "valid_until": (valid_until or _today() + dt.timedelta(days=14)).isoformat(),
+    data = {"vat_rate": vat_rate, "valid_until": (valid_until or today() + dt.timedelta(days=14)).isoformat(),
             "note": note, "save": "1"}
     for n, line in enumerate(lines):
         for key, value in line.items():
@@ -52,7 +48,7 @@ def test_a_draft_is_saved_with_exact_totals_and_shown_on_the_order(staff_client,
     assert "Kostenvoranschlag schreiben" in body and "MwSt.-Satz (%)" in body and "Gültig bis" in body
     html = page.get_data(as_text=True)
     assert 'value="19"' in html  # QUOTE_VAT_RATE
-    assert (_today() + dt.timedelta(days=14)).isoformat() in html  # QUOTE_VALID_DAYS
+    assert (today() + dt.timedelta(days=14)).isoformat() in html  # QUOTE_VALID_DAYS
     assert order.items[0].description in body  # the order's own articles to choose from
 
     response = staff_client.post(f"/backend/orders/{order.id}/quote", data=_form(
@@ -90,7 +86,7 @@ def test_opening_the_editor_again_continues_the_draft(staff_client, order):
     ("lines-0-unit_price", "NaN", "Bitte geben Sie eine Zahl ein."),
     ("lines-0-text", "", "Bitte beschreiben Sie die Position."),
     ("vat_rate", "150", "Der MwSt.-Satz muss zwischen 0 und 100 % liegen."),
-    ("valid_until", (_today() - dt.timedelta(days=1)).isoformat(),
+    ("valid_until", (today() - dt.timedelta(days=1)).isoformat(),
      "Das Datum darf nicht in der Vergangenheit liegen."),
     ("valid_until", "", "Bitte geben Sie ein Datum ein."),
 ])
