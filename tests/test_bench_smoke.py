@@ -42,6 +42,11 @@ def test_bench_smoke(tmp_path, pg_cluster):
                 "device_search_p50_ms"):
         assert results[key] > 0, key
     assert results["upload_50mb_rss_delta_mb"] >= 0
+    # growth: both databases measured taking turns, as many requests each
+    for name in ("portal_list", "staff_list"):
+        pair = results["growth_pair"][name]
+        assert pair["n"] == 2 and pair["main_db_p50_ms"] > 0 and pair["growth_db_p50_ms"] > 0
+        assert abs(results[f"growth_{name}"] - pair["main_db_p50_ms"] / pair["growth_db_p50_ms"]) < 0.05
     assert not results["vanilla_staff_list_is_lower_bound"]
     assert set(results["sql_portal_list_by_page_size"]) == {"10", "25", "100"}
     rows = run.check_rows(results)
