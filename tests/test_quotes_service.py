@@ -6,14 +6,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, OutgoingMail, Quote
+from app.models import AuditEvent, OrderItem, OutgoingMail, Quote
 from app.services import quotes, turnaround
 from app.services.quotes import QuoteConflict, QuoteInvalid
 from tests import factories
-from tests.helpers import today
+from tests.helpers import statements_seen, today
 
 
 def _lines(*rows):
@@ -102,6 +103,47 @@ def test_sending_freezes_replaces_and_moves_the_order(app, company_a, customer_a
     db.session.refresh(first)
     assert first.state == "replaced" and quotes.current_quote(order.id, company_a.id).id == second.id
     assert [q.version for q in quotes.versions(order)] == [2, 1]
+
+
+def test_the_current_quote_is_only_ever_the_asking_companys(app, company_a, company_b, customer_a, staff_user):
+    """The statement is built once per way of asking; the company stays a parameter of each call."""
+    order = factories.make_order(company_a, customer_a, items=2)
+    quote = quotes.send(_draft(order, staff_user, rows=(("Diagnosis", "1", "49.00"), ("Repair", "2", "10.00"))),
+                        staff_user)
+    db.session.commit()
+    for with_lines in (False, True):
+        for articles_loaded in (False, True):
+            ask = dict(with_lines=with_lines, articles_loaded=articles_loaded)
+            assert quotes.current_quote(order.id, company_b.id, **ask) is None
+            assert quotes.current_quote(order.id, company_a.id, **ask).id == quote.id
+            assert quotes.current_quote(order.id, **ask).id == quote.id  # staff: unscoped
+            assert quotes.current_quote(order.id + 1000, company_a.id, **ask) is None
+    db.session.expire_all()
+    read = quotes.current_quote(order.id, company_a.id, with_lines=True)
+    assert [line.text for line in read.lines] == ["Diagnosis", "Repair"]
+
+
+def test_lines_take_their_articles_from_the_order_read_already(app, company_a, customer_a, staff_user):
+    order = factories.make_order(company_a, customer_a, items=2)
+    first, second = order.items
+    rows = [dict(text="Display", quantity="1", unit_price="10.00", item_id=first.id),
+            dict(text="Akku", quantity="1", unit_price="20.00", item_id=second.id),
+            dict(text="Diagnose", quantity="1", unit_price="30.00")]
+    quotes.send(quotes.save_draft(order, staff_user, lines=rows, vat_rate=Decimal("19"),
+                                  valid_until=today() + dt.timedelta(days=14), note=None), staff_user)
+    db.session.commit()
+    db.session.expire_all()
+    items = db.session.scalars(select(OrderItem).where(OrderItem.id == first.id)).all()  # the second not among them
+    quote = quotes.current_quote(order.id, company_a.id, with_lines=True, articles_loaded=True)
+    quotes.hand_articles_to_lines(quote, items)
+    display, akku, diagnose = quote.lines
+    # handed over: loaded already, nothing left for the line to look up
+    assert "item" not in sa_inspect(display).unloaded and "item" not in sa_inspect(diagnose).unloaded
+    with statements_seen() as statements:
+        assert display.item is items[0] and diagnose.item is None
+    assert statements == []
+    assert "item" in sa_inspect(akku).unloaded  # not among the articles: it looks its own up
+    assert akku.item.id == second.id and akku.item.serial_number == second.serial_number
 
 
 def test_one_decision_per_version(app, company_a, customer_a, company_admin_a, staff_user):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 from typing import Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -160,23 +161,45 @@ def draft_of(order: Order) -> Optional[Quote]:
     ).first()
 
 
+@cache
+def _current_quote_statement(scoped: bool, with_lines: bool, articles_loaded: bool):
+    """The statement of :func:`current_quote`, built once per process for each way it is asked (an
+    order page read it anew on every request). ``order_id`` and, when ``scoped``, ``company_id``
+    are parameters."""
+    stmt = select(Quote).where(Quote.order_id == bindparam("order_id"), Quote.state != QUOTE_DRAFT)
+    if scoped:
+        stmt = stmt.where(Quote.company_id == bindparam("company_id"))
+    stmt = stmt.order_by(Quote.version.desc()).limit(1)
+    if with_lines:
+        lines = joinedload(Quote.lines)
+        stmt = stmt.options(lines if articles_loaded else lines.joinedload(QuoteLine.item))
+    return stmt
+
+
 def current_quote(order_id: int, company_id: Optional[int] = None, with_lines: bool = False,
                   articles_loaded: bool = False) -> Optional[Quote]:
     """The newest quote the customer has been sent (never a draft). With ``company_id``, only
     when the order belongs to that company (the portal's and the API's scoping); ``with_lines``
     loads the lines with it, in the same statement. A line's article comes with it too, unless
-    ``articles_loaded`` says the caller holds the order's articles already (the order page): the
-    lines then find theirs in the session. Who decided is read when asked for, from the session
-    when it is the reader."""
-    stmt = select(Quote).where(Quote.order_id == order_id, Quote.state != QUOTE_DRAFT)
-    if company_id is not None:
-        stmt = stmt.where(Quote.company_id == company_id)
-    stmt = stmt.order_by(Quote.version.desc()).limit(1)
-    if not with_lines:
-        return db.session.scalars(stmt).first()
-    lines = joinedload(Quote.lines)
-    stmt = stmt.options(lines if articles_loaded else lines.joinedload(QuoteLine.item))
-    return db.session.scalars(stmt).unique().first()
+    ``articles_loaded`` says the caller holds the order's articles already (the order page, which
+    hands them over: :func:`hand_articles_to_lines`). Who decided is read when asked for, from the
+    session when it is the reader."""
+    stmt = _current_quote_statement(company_id is not None, with_lines, with_lines and articles_loaded)
+    params = {"order_id": order_id} if company_id is None else {"order_id": order_id, "company_id": company_id}
+    result = db.session.scalars(stmt, params)
+    return result.unique().first() if with_lines else result.first()
+
+
+def hand_articles_to_lines(quote: Quote, items) -> None:
+    """Give each line of ``quote`` its article from ``items`` (the order's articles, loaded already):
+    a line would otherwise look its article up on first use, one lookup per line. A line whose
+    article is not among them keeps looking it up itself."""
+    by_id = {item.id: item for item in items}
+    for line in quote.lines:
+        if line.item_id is None:
+            set_committed_value(line, "item", None)
+        elif line.item_id in by_id:
+            set_committed_value(line, "item", by_id[line.item_id])
 
 
 def may_decide(user) -> bool:

@@ -46,6 +46,8 @@ def render_order_page(view, order, *, upload_form=None, message_form=None, accep
     ).all() if getattr(order, "page_has_messages", True) else []
     quote = (quotes.current_quote(order.id, current_company_id(), with_lines=True, articles_loaded=True)
              if getattr(order, "page_has_quote", True) else None)
+    if quote is not None:
+        quotes.hand_articles_to_lines(quote, order.items)
     can_decide = quote is not None and quotes.decidable(quote) and quotes.may_decide(g.user)
     return view.render_template(
         "portal/order.html", order=order, form=upload_form, messages=messages,
@@ -209,9 +211,7 @@ class PortalOrderView(BaseView):
     @has_access
     def show(self, pk):
         order = order_page_or_404(pk)
-        form = UploadForm()
-        form.target.choices = self._targets(order)
-        return self._render_order(order, form, MessageForm(formdata=None))
+        return self._render_order(order, UploadForm(), MessageForm(formdata=None))
 
     def _render_order(self, order, form, message_form, status=200):
         return render_order_page(self, order, upload_form=form, message_form=message_form, status=status)
