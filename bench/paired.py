@@ -3,7 +3,7 @@
 This machine's speed changes within minutes (bench/README.md), so two runs one after the other do
 not compare the databases: each would be measured at another speed. Here two processes run the same
 benchmark, one on the SQLite files and one on ``DATABASE_URL``, and pass a baton: one measures
-TURN_EVERY requests of a scenario while the other waits, then the other measures as many of the
+TURN_BLOCK (bench/run.py) requests of a scenario while the other waits, then the other measures as many of the
 same scenario, and so on, so a slow minute of the machine falls on both. Setting up (databases,
 logins, the orders a scenario needs) happens while holding the baton too, so at any time only one
 of them works. Each writes its usual results file; the coordinator prints both side by side.
@@ -18,8 +18,6 @@ import os
 import sys
 from pathlib import Path
 
-
-TURN_EVERY = 10  # timed requests of a scenario between two turns
 
 
 class Baton:
@@ -53,7 +51,7 @@ def _worker(database_url: str | None, argv: list[str], baton: Baton) -> None:
         from bench import run
 
         run.BATON = baton
-        run.SETTINGS["turn_every"] = TURN_EVERY
+        run.SETTINGS["turn_every"] = run.TURN_BLOCK
         code = run.main(argv)
     finally:
         baton.finish()
@@ -102,7 +100,9 @@ def side_by_side(sqlite_rows: list, pg_rows: list, calibrations: list[float]) ->
         verdict = f"{result or ''} / {pg_row[3] or ''}" if (result or pg_row[3]) else ""
         lines.append((label, value, pg_row[1], target, verdict))
     widths = [max(len(row[i]) for row in lines + [header]) for i in range(5)]
-    out = [f"make bench --paired: SQLite and PostgreSQL taking turns every {TURN_EVERY} requests; machine calibration "
+    from bench.run import TURN_BLOCK
+
+    out = [f"make bench --paired: SQLite and PostgreSQL taking turns every {TURN_BLOCK} requests; machine calibration "
            f"{calibrations[0]} / {calibrations[1]} ms at the start (bench/README.md)", ""]
     for row in [header, None, *lines]:
         if row is None:

@@ -43,7 +43,7 @@ BUDGET_S = 45.0  # a scenario stops after this many seconds once it has MIN_N re
 SETTINGS = {"budget_s": BUDGET_S, "turn_every": 0}
 RESULTS_PG = Path(__file__).resolve().parent / "results-postgresql.json"
 MIN_N = 5
-TURN_BLOCK = 10  # growth: requests on one database before the other takes its turn
+TURN_BLOCK = 10  # timed requests on one database before the other takes its turn (growth, --paired)
 VANILLA_TIMEOUT_S = 60.0  # the plain FAB view runs in its own process, stopped after this
 VANILLA_MEM_MB = 6144  # ... and with at most this much address space
 
@@ -877,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
                         "portal_list, portal_detail, create_order, staff_list[_status|_company|_search], "
                         "vanilla_staff_list, floor_list (with --n requests, default 5)")
     parser.add_argument("--paired", action="store_true",
-                        help="SQLite and DATABASE_URL's PostgreSQL taking turns every 10 requests (bench/paired.py); "
+                        help=f"SQLite and DATABASE_URL's PostgreSQL taking turns every {TURN_BLOCK} requests (bench/paired.py); "
                              "writes bench/results.json and bench/results-postgresql.json")
     parser.add_argument("--profile-db", default="1m", choices=list(build_db.SHAPES))
     # internal: the probe processes
