@@ -184,6 +184,18 @@ def test_the_permissions_a_request_uses_are_exactly_those_of_the_users_roles(app
             answered = {pair for pair in every_pair if sm.exist_permission_on_roles(*pair, role_ids)}
             assert answered == expected and expected, user.email
             assert list(g._portal_permissions) == [tuple(sorted(role_ids))]  # one read for the request
+    # asked for several roles at once, or for none (the statement is built once for any number)
+    with app.app_context():
+        role_ids = sorted({role.id for user in (customer_a, staff_user) for role in db.session.get(
+            type(customer_a), user.id).roles})
+        union = {(pv.view_menu.name, pv.permission.name) for pv in db.session.scalars(
+            select(PermissionView).join(assoc_permissionview_role,
+                                        assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+            .where(assoc_permissionview_role.c.role_id.in_(role_ids)))}
+    with app.test_request_context():
+        assert len(role_ids) >= 2
+        assert {pair for pair in every_pair if sm.exist_permission_on_roles(*pair, role_ids)} == union
+        assert not [pair for pair in every_pair if sm.exist_permission_on_roles(*pair, [])]
 
 
 def test_the_public_roles_permissions_are_read_once_per_request_and_exactly(app, client):

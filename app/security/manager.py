@@ -71,6 +71,13 @@ def _role_permission_names():
 
 
 @cache
+def _roles_permissions_statement():
+    """The (view, permission) names of the roles with the ids ``role_ids``, built once per process."""
+    return _role_permission_names().where(
+        assoc_permissionview_role.c.role_id.in_(bindparam("role_ids", expanding=True)))
+
+
+@cache
 def _role_permissions_statement():
     """The (view, permission) names of the role named ``role``, built once per process."""
     return (_role_permission_names().join(Role, Role.id == assoc_permissionview_role.c.role_id)
@@ -206,8 +213,7 @@ class PortalSecurityManager(SecurityManager):
         key = tuple(sorted(role_ids))
         cache = g.setdefault("_portal_permissions", {})
         if key not in cache:
-            rows = self.session.execute(
-                _role_permission_names().where(assoc_permissionview_role.c.role_id.in_(key))).all()
+            rows = self.session.execute(_roles_permissions_statement(), {"role_ids": list(key)}).all()
             cache[key] = {(view, perm) for view, perm in rows}
         return (view_name, permission_name) in cache[key]
 
