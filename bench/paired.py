@@ -3,8 +3,8 @@
 This machine's speed changes within minutes (bench/README.md), so two runs one after the other do
 not compare the databases: each would be measured at another speed. Here two processes run the same
 benchmark, one on the SQLite files and one on ``DATABASE_URL``, and pass a baton: one measures
-TURN_BLOCK (bench/run.py) requests of a scenario while the other waits, then the other measures as many of the
-same scenario, and so on, so a slow minute of the machine falls on both. Setting up (databases,
+``run.TURN_BLOCK`` requests of a scenario while the other waits, then the other measures as many
+of the same scenario, and so on, so a slow minute of the machine falls on both. Setting up (databases,
 logins, the orders a scenario needs) happens while holding the baton too, so at any time only one
 of them works. Each writes its usual results file; the coordinator prints both side by side.
 
@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import sys
 from pathlib import Path
-
 
 
 class Baton:
