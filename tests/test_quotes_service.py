@@ -112,8 +112,8 @@ def test_the_current_quote_is_only_ever_the_asking_companys(app, company_a, comp
                         staff_user)
     db.session.commit()
     for with_lines in (False, True):
-        for articles_loaded in (False, True):
-            ask = dict(with_lines=with_lines, articles_loaded=articles_loaded)
+        for articles in (None, order.items):
+            ask = dict(with_lines=with_lines, articles=articles)
             assert quotes.current_quote(order.id, company_b.id, **ask) is None
             assert quotes.current_quote(order.id, company_a.id, **ask).id == quote.id
             assert quotes.current_quote(order.id, **ask).id == quote.id  # staff: unscoped
@@ -134,8 +134,7 @@ def test_lines_take_their_articles_from_the_order_read_already(app, company_a, c
     db.session.commit()
     db.session.expire_all()
     items = db.session.scalars(select(OrderItem).where(OrderItem.id == first.id)).all()  # the second not among them
-    quote = quotes.current_quote(order.id, company_a.id, with_lines=True, articles_loaded=True)
-    quotes.hand_articles_to_lines(quote, items)
+    quote = quotes.current_quote(order.id, company_a.id, with_lines=True, articles=items)
     display, akku, diagnose = quote.lines
     # handed over: loaded already, nothing left for the line to look up
     assert "item" not in sa_inspect(display).unloaded and "item" not in sa_inspect(diagnose).unloaded

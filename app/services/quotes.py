@@ -27,6 +27,7 @@ from app.models import (
     REJECT_ACTIONS,
     Company,
     Order,
+    OrderItem,
     OrderStatus,
     PortalUser,
     Quote,
@@ -177,23 +178,27 @@ def _current_quote_statement(scoped: bool, with_lines: bool, articles_loaded: bo
 
 
 def current_quote(order_id: int, company_id: Optional[int] = None, with_lines: bool = False,
-                  articles_loaded: bool = False) -> Optional[Quote]:
+                  articles: Optional[Iterable[OrderItem]] = None) -> Optional[Quote]:
     """The newest quote the customer has been sent (never a draft). With ``company_id``, only
     when the order belongs to that company (the portal's and the API's scoping); ``with_lines``
-    loads the lines with it, in the same statement. A line's article comes with it too, unless
-    ``articles_loaded`` says the caller holds the order's articles already (the order page, which
-    hands them over: :func:`hand_articles_to_lines`). Who decided is read when asked for, from the
-    session when it is the reader."""
-    stmt = _current_quote_statement(company_id is not None, with_lines, with_lines and articles_loaded)
+    loads the lines with it, in the same statement. A line's article comes with it too, unless the
+    caller passes the order's ``articles`` it holds already (the order page): the lines are handed
+    theirs from those. Who decided is read when asked for, from the session when it is the reader."""
+    stmt = _current_quote_statement(company_id is not None, with_lines, with_lines and articles is not None)
     params = {"order_id": order_id} if company_id is None else {"order_id": order_id, "company_id": company_id}
     result = db.session.scalars(stmt, params)
-    return result.unique().first() if with_lines else result.first()
+    if not with_lines:
+        return result.first()
+    quote = result.unique().first()
+    if quote is not None and articles is not None:
+        _hand_articles_to_lines(quote, articles)
+    return quote
 
 
-def hand_articles_to_lines(quote: Quote, items) -> None:
-    """Give each line of ``quote`` its article from ``items`` (the order's articles, loaded already):
-    a line would otherwise look its article up on first use, one lookup per line. A line whose
-    article is not among them keeps looking it up itself."""
+def _hand_articles_to_lines(quote: Quote, items: Iterable[OrderItem]) -> None:
+    """Give each line of ``quote`` its article from ``items``: a line would otherwise look its
+    article up on first use, one lookup per line. A line whose article is not among them keeps
+    looking it up itself."""
     by_id = {item.id: item for item in items}
     for line in quote.lines:
         if line.item_id is None:

@@ -44,10 +44,8 @@ def render_order_page(view, order, *, upload_form=None, message_form=None, accep
         .options(joinedload(OrderMessage.author))
         .order_by(OrderMessage.created_at, OrderMessage.id)
     ).all() if getattr(order, "page_has_messages", True) else []
-    quote = (quotes.current_quote(order.id, current_company_id(), with_lines=True, articles_loaded=True)
+    quote = (quotes.current_quote(order.id, current_company_id(), with_lines=True, articles=order.items)
              if getattr(order, "page_has_quote", True) else None)
-    if quote is not None:
-        quotes.hand_articles_to_lines(quote, order.items)
     can_decide = quote is not None and quotes.decidable(quote) and quotes.may_decide(g.user)
     return view.render_template(
         "portal/order.html", order=order, form=upload_form, messages=messages,
